@@ -1,0 +1,1 @@
+"""actlab: which activation function should this MLP use, and why."""

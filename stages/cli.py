@@ -1,0 +1,25 @@
+"""What every stage's ``main`` shares: logging set-up and turning user errors into exit code 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from stages.config import ConfigError
+from stages.data import DataError
+
+
+def run_stage(body: Callable[[], None]) -> int:
+    """Run a stage body; a ConfigError/DataError becomes one line on stderr and exit code 2."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("alembic", "mlflow", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        body()
+    except (ConfigError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

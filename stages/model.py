@@ -1,0 +1,85 @@
+"""The MLP and its checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from stages.activations import make_activation
+from stages.config import ModelSpec
+
+IN_FEATURES = 28 * 28
+NUM_CLASSES = 10
+
+
+class MLP(nn.Module):
+    """784 -> Linear, activation per hidden width -> Linear -> 10 logits."""
+
+    def __init__(self, hidden_sizes: tuple[int, ...], activation: str, options: dict) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        previous = IN_FEATURES
+        # Layers are created in this order (Linear, activation, Linear, ...) so that a seed set
+        # just before construction gives the same weights as the reference tutorial's network.
+        for width in hidden_sizes:
+            layers += [nn.Linear(previous, width), make_activation(activation, options)]
+            previous = width
+        layers.append(nn.Linear(previous, NUM_CLASSES))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x.flatten(1))
+
+    def linears(self) -> list[nn.Linear]:
+        return [m for m in self.layers if isinstance(m, nn.Linear)]
+
+    def hidden(self) -> list[tuple[nn.Linear, nn.Module]]:
+        """(linear, activation) per hidden layer."""
+        mods = list(self.layers)
+        return [(mods[i], mods[i + 1]) for i in range(0, len(mods) - 1, 2)]
+
+
+def build(spec: ModelSpec, seed: int) -> MLP:
+    """Seeded right before construction, on the CPU, so weights match on every device."""
+    torch.manual_seed(seed)
+    return MLP(spec.hidden_sizes, spec.activation, spec.options)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 4096) -> tuple[float, torch.Tensor]:
+    """Mean cross-entropy on (x, y) and the predicted classes, in eval mode and large batches."""
+    model.eval()
+    loss, predictions = 0.0, []
+    for start in range(0, len(x), batch):
+        logits = model(x[start : start + batch])
+        loss += nn.functional.cross_entropy(logits, y[start : start + batch], reduction="sum").item()
+        predictions.append(logits.argmax(1))
+    return loss / len(x), torch.cat(predictions)
+
+
+def spec_dict(spec: ModelSpec) -> dict:
+    return {
+        "name": spec.name,
+        "activation": spec.activation,
+        "activation_options": spec.options,
+        "architecture": spec.architecture,
+        "hidden_sizes": list(spec.hidden_sizes),
+    }
+
+
+def save(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec) -> None:
+    """Weights (moved to the CPU) with the spec that rebuilds their network."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in state_dict.items()}
+    torch.save({"spec": spec_dict(spec), "state_dict": state}, path)
+
+
+def load(path: Path, device: torch.device | str = "cpu") -> MLP:
+    """Rebuild the MLP from the spec stored beside its weights."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    spec = checkpoint["spec"]
+    model = MLP(tuple(spec["hidden_sizes"]), spec["activation"], spec["activation_options"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval()

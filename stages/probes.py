@@ -1,0 +1,148 @@
+"""Dead neurons, saturation, gradient flow and activation statistics: pure tensor functions.
+
+Definitions (REFERENCE.md, UvA tutorial 3):
+- a neuron is **dead** when its activation output is exactly 0 for every image looked at;
+- a neuron is **saturated** when |f'(z)| < eps * max|f'| on every image looked at; for ReLU
+  this is the same set as dead, for sigmoid/tanh it is how a "dead" unit looks.
+Both reduce to per-neuron maxima over the images, so one pass gives every count, and the
+maxima recorded per epoch during training let any eps be applied afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stages.model import MLP
+
+LOG10_RANGE = (-12.0, 2.0)  # histogram range of log10|gradient|; smaller values land in bin 0
+
+
+def max_abs_derivative(activation: nn.Module) -> float:
+    """max |f'(z)| over a fine grid (0.25 for sigmoid, 1 for tanh/relu, ~1.1 for swish)."""
+    with torch.enable_grad():
+        z = torch.linspace(-30, 30, 60001, dtype=torch.float64, requires_grad=True)
+        (d,) = torch.autograd.grad(activation(z).sum(), z)
+    return float(d.abs().max())
+
+
+@dataclass
+class NeuronExtremes:
+    """Per hidden layer, per neuron: max |output| and max |f'(z)| / max|f'| over the images."""
+
+    max_abs_output: list[torch.Tensor]
+    max_rel_derivative: list[torch.Tensor]
+
+    def dead(self) -> list[torch.Tensor]:
+        return [m == 0 for m in self.max_abs_output]
+
+    def saturated(self, eps: float) -> list[torch.Tensor]:
+        return [m < eps for m in self.max_rel_derivative]
+
+
+@torch.no_grad()
+def neuron_extremes(model: MLP, x: torch.Tensor, batch_size: int) -> NeuronExtremes:
+    """One pass over ``x`` with frozen weights, all hidden layers at once."""
+    was_training = model.training
+    model.eval()
+    hidden = model.hidden()
+    scale = [max_abs_derivative(act) for _, act in hidden]
+    max_out = [torch.zeros(lin.out_features, device=x.device) for lin, _ in hidden]
+    max_der = [torch.zeros(lin.out_features, device=x.device) for lin, _ in hidden]
+    for start in range(0, len(x), batch_size):
+        h = x[start : start + batch_size]
+        for i, (linear, activation) in enumerate(hidden):
+            z = linear(h)
+            with torch.enable_grad():
+                z_ = z.detach().requires_grad_()
+                a = activation(z_)
+                # Elementwise activations: the gradient of the sum is f'(z) at every entry.
+                (d,) = torch.autograd.grad(a.sum(), z_)
+            h = a.detach()
+            max_out[i] = torch.maximum(max_out[i], h.abs().amax(0))
+            max_der[i] = torch.maximum(max_der[i], d.abs().amax(0) / scale[i])
+    model.train(was_training)
+    return NeuronExtremes(max_out, max_der)
+
+
+def count_summary(masks: list[torch.Tensor]) -> dict:
+    """Counts and percentages per layer, totals and the worst layer of boolean neuron masks."""
+    counts = [int(m.sum()) for m in masks]
+    widths = [m.numel() for m in masks]
+    pct = [round(100 * c / w, 2) for c, w in zip(counts, widths)]
+    total, neurons = sum(counts), sum(widths)
+    worst = max(range(len(pct)), key=lambda i: pct[i])
+    return {
+        "per_layer": counts,
+        "percent_per_layer": pct,
+        "total": total,
+        "percent_total": round(100 * total / neurons, 2),
+        "worst_layer": worst + 1,
+        "worst_layer_percent": pct[worst],
+    }
+
+
+def _histogram(values: torch.Tensor, bins: int, lo: float, hi: float) -> dict:
+    counts = torch.histc(values.float(), bins=bins, min=lo, max=hi)
+    return {"edges": torch.linspace(lo, hi, bins + 1).tolist(), "counts": counts.long().tolist()}
+
+
+def tensor_summary(values: torch.Tensor) -> dict:
+    v = values.detach().flatten().double().cpu()
+    q = torch.quantile(v.abs(), torch.tensor([0.05, 0.5, 0.95], dtype=torch.float64)).tolist()
+    return {
+        "mean": v.mean().item(), "std": v.std().item(), "mean_abs": v.abs().mean().item(),
+        "min": v.min().item(), "max": v.max().item(),
+        "abs_q05": q[0], "abs_q50": q[1], "abs_q95": q[2],
+    }
+
+
+def gradient_flow(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> list[dict]:
+    """Cross-entropy weight gradients per Linear layer on one batch: summary and histograms."""
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    layers = []
+    for i, linear in enumerate(model.linears(), start=1):
+        g = linear.weight.grad.detach()
+        log_abs = torch.log10(g.abs().clamp_min(10 ** LOG10_RANGE[0]))
+        layers.append({
+            "layer": i,
+            "shape": list(g.shape),
+            "summary": tensor_summary(g),
+            "hist_log10_abs": _histogram(log_abs, bins, *LOG10_RANGE),
+            "hist": _histogram(g, bins, g.min().item(), g.max().item()),
+        })
+    model.zero_grad()
+    return layers
+
+
+@torch.no_grad()
+def activation_distributions(model: MLP, x: torch.Tensor, bins: int) -> list[dict]:
+    """Per hidden layer: histogram and summary of the activation outputs on ``x``."""
+    model.eval()
+    layers, h = [], x
+    for i, (linear, activation) in enumerate(model.hidden(), start=1):
+        h = activation(linear(h))
+        summary = tensor_summary(h)
+        summary["fraction_zero"] = (h == 0).double().mean().item()
+        lo, hi = h.min().item(), h.max().item()
+        layers.append({"layer": i, "summary": summary, "hist": _histogram(h, bins, lo, hi)})
+    return layers
+
+
+def weight_stats(model: MLP) -> dict[str, float]:
+    """Weights and their current gradients of the first and last Linear layer."""
+    stats = {}
+    linears = model.linears()
+    for label, linear in (("first", linears[0]), ("last", linears[-1])):
+        w = linear.weight.detach()
+        stats[f"weights/{label}/mean"] = w.mean().item()
+        stats[f"weights/{label}/std"] = w.std().item()
+        if linear.weight.grad is not None:
+            g = linear.weight.grad.detach()
+            stats[f"grads/{label}/mean_abs"] = g.abs().mean().item()
+            stats[f"grads/{label}/std"] = g.std().item()
+    return stats
