@@ -12,11 +12,17 @@ import torch
 from torch import nn
 
 
+def _only(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """x where mask, else 0: the input of a branch torch.where will discard, kept finite."""
+    return torch.where(mask, x, torch.zeros_like(x))
+
+
 def _stable_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    # exp(-|x|) never overflows, so neither the value nor its gradient becomes inf/nan for the
-    # large pre-activations a saturated network produces.
-    e = torch.exp(-x.abs())
-    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # Each branch only ever sees exp of a non-positive number, so neither the value nor the
+    # gradient becomes inf/nan for the huge pre-activations of a saturated network.
+    positive = x >= 0
+    e = torch.exp(_only(~positive, x))
+    return torch.where(positive, 1 / (1 + torch.exp(-_only(positive, x))), e / (1 + e))
 
 
 class Sigmoid(nn.Module):
@@ -37,7 +43,7 @@ class ReLU(nn.Module):
     """relu(x) = max(x, 0); derivative 0 at x = 0, as in torch."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x > 0, x, torch.zeros_like(x))
+        return _only(x > 0, x)
 
 
 class LeakyReLU(nn.Module):
@@ -66,8 +72,8 @@ class ELU(nn.Module):
         self.alpha = float(alpha)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # expm1 of the clamped input: the unused branch must not overflow for large positive x.
-        return torch.where(x > 0, x, self.alpha * torch.expm1(x.clamp(max=0)))
+        positive = x > 0  # the unused branch must not overflow for large positive x
+        return torch.where(positive, x, self.alpha * torch.expm1(_only(~positive, x)))
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"

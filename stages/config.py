@@ -195,7 +195,9 @@ def _activation_options(section: _Section, name: str) -> dict[str, Any]:
     value = {} if value is None else value
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {value!r} must be a mapping of options ({{}} for none)")
-    allowed = [p for p in inspect.signature(REGISTRY[name]).parameters]
+    signature = inspect.signature(REGISTRY[name].__init__)
+    allowed = [p.name for p in signature.parameters.values()
+               if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD]
     for key in value:
         if key not in allowed:
             hint = ", ".join(allowed) if allowed else "none: use {}"
