@@ -61,7 +61,7 @@ def run(init: model.MLP, trained: model.MLP, x: torch.Tensor, y: torch.Tensor,
 
 def _main(model_name: str) -> None:
     cfg = config.load()
-    spec = cfg.model(model_name)
+    cfg.model(model_name)  # an unknown name is a ConfigError before any work
     device = data.resolve_device(cfg.train.device)
     splits = data.load_prepared(device)
     init = model.load(paths.init_checkpoint(model_name), device)
@@ -76,7 +76,7 @@ def _main(model_name: str) -> None:
     paths.probe_stats(model_name).parent.mkdir(parents=True, exist_ok=True)
     paths.probe_stats(model_name).write_text(json.dumps(stats) + "\n")
 
-    run_id = tracking.model_run(cfg, spec, splits.meta)
+    run_id = tracking.model_run(cfg.experiment, model.read_config(model_name))
     final = {}
     for when in ("init", "trained"):
         for what in ("dead", "saturated"):

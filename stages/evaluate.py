@@ -22,14 +22,14 @@ def run(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: list[st
     return {
         "test_loss": loss,
         "test_acc": confusion.diag().sum().item() / len(y),
-        "per_class_acc": dict(zip(classes, per_class)),
+        "per_class_acc": dict(zip(classes, per_class, strict=True)),
         "confusion_matrix": confusion.tolist(),  # rows: true class, columns: predicted
     }
 
 
 def _main(model_name: str) -> None:
     cfg = config.load()
-    spec = cfg.model(model_name)
+    cfg.model(model_name)  # an unknown name is a ConfigError before any work
     device = data.resolve_device(cfg.train.device)
     splits = data.load_prepared(device)
     net = model.load(paths.best_checkpoint(model_name), device)
@@ -38,7 +38,7 @@ def _main(model_name: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
-    run_id = tracking.model_run(cfg, spec, splits.meta)
+    run_id = tracking.model_run(cfg.experiment, model.read_config(model_name))
     per_class = {f"test_acc/{c.replace('/', '-')}": v for c, v in result["per_class_acc"].items()}
     tracking.log_metrics(run_id, {"test_loss": result["test_loss"],
                                   "test_acc": result["test_acc"], **per_class})

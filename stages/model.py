@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from stages import paths
 from stages.activations import make_activation
 from stages.config import ModelSpec
 
@@ -83,3 +85,8 @@ def load(path: Path, device: torch.device | str = "cpu") -> MLP:
     model = MLP(tuple(spec["hidden_sizes"]), spec["activation"], spec["activation_options"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device).eval()
+
+
+def read_config(model: str) -> dict:
+    """``models/<model>/config.json``: the spec, parameter count, MLflow run key and params."""
+    return json.loads(paths.model_config(model).read_text())

@@ -72,7 +72,7 @@ def count_summary(masks: list[torch.Tensor]) -> dict:
     """Counts and percentages per layer, totals and the worst layer of boolean neuron masks."""
     counts = [int(m.sum()) for m in masks]
     widths = [m.numel() for m in masks]
-    pct = [round(100 * c / w, 2) for c, w in zip(counts, widths)]
+    pct = [round(100 * c / w, 2) for c, w in zip(counts, widths, strict=True)]
     total, neurons = sum(counts), sum(widths)
     worst = max(range(len(pct)), key=lambda i: pct[i])
     return {

@@ -48,7 +48,7 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(uri: str) -> MlflowClient:
     if not uri.startswith("sqlite:///"):
         return MlflowClient(uri)
@@ -148,11 +148,17 @@ def open_run(
     return run.info.run_id
 
 
-def model_run(cfg: Config, spec: ModelSpec, data_meta: Mapping, *, replace: bool = False) -> str:
+def model_run(experiment: str, model_config: Mapping, *, replace: bool = False) -> str:
+    """The run of a trained model, from the ``models/<model>/config.json`` that train wrote.
+
+    Later stages find it by the key recorded there, and create it with the same params and
+    tags if it is missing (e.g. DVC restored the model from its run-cache on another machine).
+    """
     return open_run(
-        cfg.experiment, run_key(cfg, spec, data_meta), spec.name, kind="model",
-        params=model_params(cfg, spec, data_meta),
-        tags={"activation": spec.activation, "architecture": spec.architecture},
+        experiment, model_config["run_key"], model_config["name"], kind="model",
+        params=model_config["mlflow_params"],
+        tags={"activation": model_config["activation"],
+              "architecture": model_config["architecture"]},
         replace=replace,
     )
 

@@ -139,7 +139,12 @@ def _main(model_name: str) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True)
     splits = data.load_prepared(device)
-    run_id = tracking.model_run(cfg, spec, splits.meta, replace=True)
+    model_config = {
+        **model.spec_dict(spec),
+        "run_key": tracking.run_key(cfg, spec, splits.meta),
+        "mlflow_params": tracking.model_params(cfg, spec, splits.meta),
+    }
+    run_id = tracking.model_run(cfg.experiment, model_config, replace=True)
     try:
         result = run(cfg, spec, splits, device,
                      on_epoch=lambda row: tracking.log_metrics(run_id, row, step=row["epoch"]))
@@ -151,9 +156,9 @@ def _main(model_name: str) -> None:
     model.save(paths.init_checkpoint(model_name), result.init_state, spec)
     model.save(paths.best_checkpoint(model_name), result.best_state, spec)
     torch.save(result.neuron_history, paths.neuron_history(model_name))
+    model_config["parameters"] = n_params
     paths.model_config(model_name).write_text(
-        json.dumps({**model.spec_dict(spec), "parameters": n_params,
-                    "train": vars(cfg.train)}, indent=2, sort_keys=True) + "\n")
+        json.dumps(model_config, indent=2, sort_keys=True) + "\n")
     write_tsv(paths.train_history(model_name), result.history)
     best = result.history[result.best_epoch - 1]
     metrics = {
