@@ -310,3 +310,4 @@ def load(path: str | Path = "params.yaml") -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
     return parse(raw)
+

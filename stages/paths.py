@@ -36,7 +36,8 @@ def neuron_history(model: str) -> Path:
 
 
 def train_history(model: str) -> Path:
-    return METRICS / "train" / f"{model}.tsv"
+    """One row per epoch; its own directory so that dvc.yaml's top-level plots can name it."""
+    return METRICS / "curves" / f"{model}.tsv"
 
 
 def train_metrics(model: str) -> Path:
@@ -44,8 +45,9 @@ def train_metrics(model: str) -> Path:
 
 
 def train_timing(model: str) -> Path:
-    """Wall times: kept apart from train_metrics so that reruns give bit-identical metrics."""
-    return METRICS / "train" / f"{model}.timing.json"
+    """Wall times: outside every directory a later stage depends on, so that a rerun giving
+    bit-identical metrics reruns nothing downstream (plot reads it for the table only)."""
+    return METRICS / "timing" / f"{model}.json"
 
 
 def eval_metrics(model: str) -> Path:
@@ -57,7 +59,8 @@ def dead_metrics(model: str) -> Path:
 
 
 def dead_history(model: str) -> Path:
-    return METRICS / "dead_neurons" / f"{model}.tsv"
+    """Dead/saturated counts per layer per epoch (0 = init)."""
+    return METRICS / "dead_dynamics" / f"{model}.tsv"
 
 
 def probe_stats(model: str) -> Path:

@@ -191,3 +191,12 @@ def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> N
 
 def finish(run_id: str, ok: bool = True) -> None:
     client().set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+
+def comparison_key(model_keys: list[str]) -> str:
+    """The comparison run of exactly this set of trained models."""
+    return _hash({"comparison": sorted(model_keys)})
+
+
+def log_figure(run_id: str, figure: Any, artifact_file: str) -> None:
+    client().log_figure(run_id, figure, artifact_file)

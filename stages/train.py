@@ -173,6 +173,7 @@ def _main(model_name: str) -> None:
     epochs = len(result.history)
     timing = {"device": str(device), "seconds": round(result.seconds, 2),
               "seconds_per_epoch": round(result.seconds / epochs, 3)}
+    paths.train_timing(model_name).parent.mkdir(parents=True, exist_ok=True)
     paths.train_timing(model_name).write_text(json.dumps(timing, indent=2) + "\n")
 
     tracking.log_metrics(run_id, {**metrics, "train_seconds": result.seconds,

@@ -1,0 +1,155 @@
+import functools
+import gzip
+import hashlib
+import http.server
+import threading
+
+import pytest
+import torch
+import torchvision
+
+from stages import data
+from stages.config import DataConfig
+from stages.data import DataError
+from tests.idx import NAMES, idx_bytes, make_arrays, write_mirror
+
+
+def cfg(dataset="mnist", mirror="auto", val_size=100, normalization="fixed"):
+    return DataConfig(dataset, mirror, val_size, 42, normalization, 0.5, 0.5)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mirror_is_copied_and_loaded_by_torchvision(tmp_path, gz):
+    arrays = write_mirror(tmp_path / "mirror", n_train=300, n_test=50, gz=gz)
+    raw_root = tmp_path / "raw"
+    source = data.fetch(cfg(mirror=str(tmp_path / "mirror")), raw_root)
+    assert source == str(tmp_path / "mirror")
+    raw = data.load_raw(cfg(), raw_root)
+    assert torch.equal(raw["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"]))
+    assert torch.equal(raw["test_labels"], torch.from_numpy(arrays["t10k-labels-idx1-ubyte"]).long())
+    assert raw["classes"] == torchvision.datasets.MNIST.classes
+
+
+def test_raw_folder_comes_first(tmp_path):
+    write_mirror(data.raw_folder("mnist", tmp_path / "raw"), gz=False)
+    assert data.fetch(cfg(mirror=str(tmp_path / "nowhere")), tmp_path / "raw") == str(
+        data.raw_folder("mnist", tmp_path / "raw"))
+
+
+def test_candidate_order_includes_debian_for_fashion_mnist(tmp_path):
+    dirs = data.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path)
+    assert dirs == [tmp_path / "FashionMNIST" / "raw", data.Path("/m"),
+                    data.Path("/usr/share/datasets/fashion-mnist")]
+    assert data.candidate_dirs(cfg("mnist"), tmp_path) == [tmp_path / "MNIST" / "raw"]
+
+
+def serve(directory):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_torchvision_download_path_on_a_loopback_mirror(tmp_path, monkeypatch):
+    """The real torchvision download code (URL, md5 check, gunzip) against tiny IDX files."""
+    arrays = write_mirror(tmp_path / "www", n_train=300, n_test=50)
+    server = serve(tmp_path / "www")
+    try:
+        resources = [(f"{n}.gz", hashlib.md5((tmp_path / "www" / f"{n}.gz").read_bytes()).hexdigest())
+                     for n in NAMES]
+        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors",
+                            [f"http://127.0.0.1:{server.server_port}/"])
+        monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
+        assert data.fetch(cfg(), tmp_path / "raw") == "torchvision download"
+    finally:
+        server.shutdown()
+    downloaded = data.load_raw(cfg(), tmp_path / "raw")
+
+    # Same prepared bytes whichever source the files came from.
+    (tmp_path / "mirror").mkdir()
+    write_mirror(tmp_path / "mirror", n_train=300, n_test=50)
+    data.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw2")
+    mirrored = data.load_raw(cfg(), tmp_path / "raw2")
+    a, meta_a = data.prepare(cfg(), downloaded)
+    b, meta_b = data.prepare(cfg(), mirrored)
+    assert meta_a == meta_b
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(downloaded["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"]))
+
+
+def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
+    with pytest.raises(DataError) as err:
+        data.fetch(cfg("fashion_mnist", mirror=str(tmp_path / "empty")), tmp_path / "raw")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("fashion_mnist: no IDX files found in ")
+    for place in (tmp_path / "raw" / "FashionMNIST" / "raw", tmp_path / "empty", tmp_path / "no-debian"):
+        assert str(place) in message
+    assert "apt-get install dataset-fashion-mnist" in message and "data.mirror" in message
+
+
+def corrupt(tmp_path, name, payload):
+    folder = data.raw_folder("mnist", tmp_path)
+    write_mirror(folder, n_train=120, n_test=30, gz=False)
+    (folder / name).write_bytes(payload)
+    return folder / name
+
+
+@pytest.mark.parametrize("name,payload,expected", [
+    ("train-images-idx3-ubyte", b"\x00\x00", "truncated IDX file"),
+    ("train-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["train-labels-idx1-ubyte"]),
+     "magic number 2049, expected 2051"),
+    ("t10k-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"])[:-5],
+     "bytes for 30 items, expected"),
+    ("t10k-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"][:, :14]),
+     r"item shape \(14, 28\), expected \(28, 28\)"),
+    ("t10k-labels-idx1-ubyte", idx_bytes(make_arrays(120, 29)["t10k-labels-idx1-ubyte"]),
+     "29 labels for 30 images"),
+])
+def test_corrupt_files_are_named(tmp_path, name, payload, expected):
+    path = corrupt(tmp_path, name, payload)
+    with pytest.raises(DataError, match=expected) as err:
+        data.load_raw(cfg(), tmp_path)
+    assert str(path.parent) in str(err.value)
+
+
+def test_gz_mirror_with_corrupt_content_is_caught_after_extraction(tmp_path):
+    mirror = tmp_path / "mirror"
+    write_mirror(mirror, n_train=120, n_test=30)
+    (mirror / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01junk"))
+    data.fetch(cfg(mirror=str(mirror)), tmp_path / "raw")
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte"):
+        data.load_raw(cfg(), tmp_path / "raw")
+
+
+def test_split_is_torch_random_split():
+    train, val = data.split_indices(600, 100, 42)
+    torch.manual_seed(42)
+    ref_train, ref_val = torch.utils.data.random_split(range(600), [500, 100])
+    assert train.tolist() == list(ref_train.indices) and val.tolist() == list(ref_val.indices)
+    with pytest.raises(DataError, match="data.val_size: 600 must be between 1 and 599"):
+        data.split_indices(600, 600, 42)
+
+
+def test_prepare_and_load_normalise_like_totensor_normalize(tmp_path):
+    write_mirror(data.raw_folder("mnist", tmp_path), n_train=300, n_test=50, gz=False)
+    raw = data.load_raw(cfg(), tmp_path)
+    splits, meta = data.prepare(cfg(), raw)
+    assert meta["sizes"] == {"train": 200, "val": 100, "test": 50}
+    assert splits["train_images"].dtype == torch.uint8
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    torch.save(splits, prepared / "splits.pt")
+    (prepared / "meta.json").write_text(data.json.dumps(meta))
+    loaded = data.load_prepared("cpu", prepared)
+    expected = torchvision.transforms.Normalize((0.5,), (0.5,))(
+        splits["val_images"].float().div(255).unsqueeze(1)).flatten(1)
+    assert torch.equal(loaded.x_val, expected)
+
+    computed, meta_c = data.prepare(cfg(normalization="computed"), raw)
+    pixels = splits["train_images"].double() / 255
+    assert meta_c["normalization"]["mean"] == pytest.approx(pixels.mean().item(), abs=1e-6)
+    assert meta_c["checksum"] != meta["checksum"]

@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from stages import probes
+from stages.activations import make_activation
+from stages.model import MLP
+
+
+def hand_built(activation, w1, b1, w2=None):
+    """A 784 -> len(b1) -> 10 MLP with the given first-layer weights."""
+    net = MLP((len(b1),), activation, {})
+    with torch.no_grad():
+        net.layers[0].weight.copy_(w1)
+        net.layers[0].bias.copy_(b1)
+        if w2 is not None:
+            net.layers[2].weight.copy_(w2)
+    return net
+
+
+def images(n=300):
+    return torch.rand(n, 784, generator=torch.Generator().manual_seed(0))  # pixels in [0, 1]
+
+
+def test_relu_neuron_forced_negative_is_exactly_the_dead_one():
+    w = torch.randn(4, 784, generator=torch.Generator().manual_seed(1)) * 0.05
+    b = torch.zeros(4)
+    w[2], b[2] = -torch.rand(784).abs() - 0.01, -1.0  # non-negative pixels -> z < 0 always
+    net = hand_built("relu", w, b)
+    ext = probes.neuron_extremes(net, images(), batch_size=64)
+    assert ext.dead()[0].tolist() == [False, False, True, False]
+    assert ext.saturated(1e-3)[0].tolist() == [False, False, True, False]  # relu: same set
+    summary = probes.count_summary(ext.dead())
+    assert summary["per_layer"] == [1] and summary["percent_per_layer"] == [25.0]
+
+
+def test_batch_size_does_not_change_the_answer():
+    net = hand_built("relu", torch.randn(8, 784) * 0.1, torch.randn(8) - 1)
+    a = probes.neuron_extremes(net, images(), 7)
+    b = probes.neuron_extremes(net, images(), 300)
+    assert torch.equal(a.dead()[0], b.dead()[0])
+    torch.testing.assert_close(a.max_rel_derivative[0], b.max_rel_derivative[0])
+
+
+def test_tanh_neuron_driven_far_into_saturation():
+    w = torch.zeros(3, 784)
+    b = torch.tensor([0.0, 30.0, -0.5])  # neuron 1: z = 30 on every image -> tanh' ~ 3.6e-26
+    w[0, :] = 0.01
+    net = hand_built("tanh", w, b)
+    ext = probes.neuron_extremes(net, images(), 128)
+    assert ext.saturated(1e-3)[0].tolist() == [False, True, False]
+    assert ext.dead()[0].tolist() == [False, False, False]  # tanh(30) = 1, never exactly 0
+
+
+def test_sigmoid_neuron_saturated_relative_to_its_max_derivative():
+    b = torch.tensor([8.0, 10.0])  # sigmoid'(8)/0.25 = 1.3e-3, sigmoid'(10)/0.25 = 1.8e-4
+    net = hand_built("sigmoid", torch.zeros(2, 784), b)
+    ext = probes.neuron_extremes(net, images(50), 50)
+    assert ext.saturated(1e-3)[0].tolist() == [False, True]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("sigmoid", 0.25), ("tanh", 1.0), ("relu", 1.0), ("identity", 1.0), ("swish", 1.0998),
+])
+def test_max_abs_derivative(name, expected):
+    assert probes.max_abs_derivative(make_activation(name)) == pytest.approx(expected, abs=1e-4)
+
+
+def test_deep_sigmoid_gradients_vanish_towards_the_input():
+    torch.manual_seed(42)
+    net = MLP((256,) * 6, "sigmoid", {})
+    x, y = torch.randn(256, 784), torch.randint(0, 10, (256,))
+    layers = probes.gradient_flow(net, x, y, bins=20)
+    first, last = layers[0]["summary"]["mean_abs"], layers[-1]["summary"]["mean_abs"]
+    assert last / first > 100
+    assert sum(layers[0]["hist_log10_abs"]["counts"]) == 256 * 784
+    assert all(p.grad is None or not p.grad.any() for p in net.parameters())
+
+
+def test_activation_distributions_count_every_output():
+    net = hand_built("relu", torch.randn(5, 784) * 0.1, torch.zeros(5))
+    (layer,) = probes.activation_distributions(net, images(100), bins=10)
+    assert sum(layer["hist"]["counts"]) == 500
+    assert 0 <= layer["summary"]["fraction_zero"] <= 1
+
+
+def test_weight_stats_first_and_last_layer():
+    net = MLP((4, 3), "relu", {})
+    stats = probes.weight_stats(net)
+    assert stats["weights/first/std"] == pytest.approx(net.layers[0].weight.std().item())
+    assert "grads/first/mean_abs" not in stats
+    net(torch.randn(2, 784)).sum().backward()
+    assert "grads/last/std" in probes.weight_stats(net)
