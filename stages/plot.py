@@ -200,7 +200,7 @@ def fig_dead(cfg: Config, metrics: dict[str, dict]):
     for col, arch in enumerate(archs):
         for row, what in enumerate(("dead", "saturated")):
             ax = axes[row, col]
-            for name, m in metrics.items():
+            for m in metrics.values():
                 if m["config"]["architecture"] != arch:
                     continue
                 colour = colours[m["config"]["activation"]]
