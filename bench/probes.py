@@ -39,7 +39,7 @@ def bench_one(activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torc
               repeats: int) -> tuple[float, float, float]:
     """Median seconds of one training epoch, one inference epoch and one probe pass."""
     device = x.device
-    net = model.build(ModelSpec("bench", activation, (), "bench", widths), 0).to(device)
+    net = model.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
     def train_epoch() -> None:

@@ -69,13 +69,14 @@ class PlotConfig:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One trained model: a matrix item ``<activation>-<architecture>``."""
+    """One trained model: a matrix item ``<activation>-<architecture>[-<seed>]``."""
 
     name: str
     activation: str
     activation_options: tuple[tuple[str, Any], ...]
     architecture: str
     hidden_sizes: tuple[int, ...]
+    seed: int
 
     @property
     def options(self) -> dict[str, Any]:
@@ -87,6 +88,7 @@ class Config:
     data: DataConfig
     activations: tuple[str, ...]
     architecture_names: tuple[str, ...]
+    extra_seeds: tuple[int, ...]
     architectures: dict[str, tuple[int, ...]]
     activation_options: dict[str, dict[str, Any]]
     train: TrainConfig
@@ -94,17 +96,23 @@ class Config:
     plot: PlotConfig
     experiment: str
 
+    def model_names(self) -> list[str]:
+        """Every model in DVC's matrix order: ``train.seed`` models, then ``extra_seeds`` ones."""
+        pairs = [f"{a}-{arch}" for a in self.activations for arch in self.architecture_names]
+        return pairs + [f"{p}-{seed}" for p in pairs for seed in self.extra_seeds]
+
     def models(self) -> list[ModelSpec]:
-        """Every model, in the order DVC's matrix generates them (activation outer)."""
-        return [self.model(f"{a}-{arch}") for a in self.activations for arch in self.architecture_names]
+        return [self.model(name) for name in self.model_names()]
 
     def model(self, name: str) -> ModelSpec:
-        activation, _, arch = name.partition("-")
-        if activation not in self.activations or arch not in self.architecture_names:
-            known = ", ".join(f"{a}-{b}" for a in self.activations for b in self.architecture_names)
-            raise ConfigError(f"unknown model {name!r}; params.yaml defines: {known}")
+        if name not in self.model_names():
+            raise ConfigError(
+                f"unknown model {name!r}; params.yaml defines: {', '.join(self.model_names())}"
+            )
+        activation, arch, *seed = name.split("-")
         options = tuple(sorted(self.activation_options[activation].items()))
-        return ModelSpec(name, activation, options, arch, self.architectures[arch])
+        return ModelSpec(name, activation, options, arch, self.architectures[arch],
+                         int(seed[0]) if seed else self.train.seed)
 
 
 class _Section:
@@ -228,6 +236,12 @@ def parse(raw: Any) -> Config:
     m = root.section("models")
     activations = m.names("activations", tuple(REGISTRY))
     architecture_names = m.names("architectures")
+    where, extra_seeds = m._get("extra_seeds")
+    if not isinstance(extra_seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in extra_seeds
+    ) or len(set(extra_seeds)) != len(extra_seeds):
+        raise ConfigError(f"{where}: {extra_seeds!r} must be a list of distinct integers >= 0 "
+                          "([] for none)")
     m.done()
 
     a = root.section("architectures")
@@ -290,14 +304,19 @@ def parse(raw: Any) -> Config:
     f.done()
     root.done()
 
+    if train.seed in extra_seeds:
+        raise ConfigError(
+            f"models.extra_seeds: {train.seed} is train.seed already (the models without a "
+            "seed suffix); list only the additional seeds"
+        )
     if train.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
             raise ConfigError("train.device: 'cuda' but no CUDA GPU is visible; use auto or cpu")
     return Config(
-        data, activations, architecture_names, architectures, options, train, probes, plot,
-        experiment,
+        data, activations, architecture_names, tuple(extra_seeds), architectures, options, train,
+        probes, plot, experiment,
     )
 
 

@@ -43,9 +43,9 @@ class MLP(nn.Module):
         return [(mods[i], mods[i + 1]) for i in range(0, len(mods) - 1, 2)]
 
 
-def build(spec: ModelSpec, seed: int) -> MLP:
+def build(spec: ModelSpec) -> MLP:
     """Seeded right before construction, on the CPU, so weights match on every device."""
-    torch.manual_seed(seed)
+    torch.manual_seed(spec.seed)
     return MLP(spec.hidden_sizes, spec.activation, spec.options)
 
 
@@ -68,6 +68,7 @@ def spec_dict(spec: ModelSpec) -> dict:
         "activation_options": spec.options,
         "architecture": spec.architecture,
         "hidden_sizes": list(spec.hidden_sizes),
+        "seed": spec.seed,
     }
 
 

@@ -64,7 +64,7 @@ def summary_table(cfg: Config, metrics: dict[str, dict]) -> pd.DataFrame:
             "model": name,
             "activation": c["activation"],
             "architecture": c["architecture"],
-            "seed": cfg.train.seed,
+            "seed": c["seed"],
             "parameters": m["train"]["parameters"],
             "epochs": m["train"]["epochs_trained"],
             "best_val_acc": round(100 * m["train"]["best_val_acc"], 2),
@@ -175,21 +175,28 @@ def fig_curves(cfg: Config, metrics: dict[str, dict]):
 
 
 def fig_test_acc(cfg: Config, table: pd.DataFrame):
+    """Mean test accuracy over seeds per activation x architecture; error bars: one std."""
     colours, _ = _styles(cfg)
+    groups = table.groupby(["activation", "architecture"], sort=False).agg(
+        mean=("test_acc", "mean"), std=("test_acc", "std"), seeds=("seed", "count"),
+        reference=("reference_test_acc", "first")).reset_index()
     fig, axes = _figure(cfg.plot, 1, 1, cfg.plot.width * 0.4)
     ax = axes[0, 0]
-    x = np.arange(len(table))
-    ax.bar(x, table["test_acc"], color=[colours[a] for a in table["activation"]])
-    ref = table["reference_test_acc"]
-    has_ref = ref.notna().to_numpy()
-    ax.scatter(x[has_ref], ref[has_ref], marker="_", s=400, color="black", zorder=3,
-               label="published (UvA tutorial 3)")
-    for xi, acc in zip(x, table["test_acc"], strict=True):
+    x = np.arange(len(groups))
+    several = groups["seeds"] > 1
+    ax.bar(x, groups["mean"], color=[colours[a] for a in groups["activation"]],
+           yerr=groups["std"].where(several, 0).fillna(0), capsize=4)
+    has_ref = groups["reference"].notna().to_numpy()
+    ax.scatter(x[has_ref], groups["reference"][has_ref], marker="_", s=400, color="black",
+               zorder=3, label="published (UvA tutorial 3)")
+    for xi, acc in zip(x, groups["mean"], strict=True):
         ax.text(xi, acc + 1, f"{acc:.1f}", ha="center", fontsize="x-small")
-    ax.set_xticks(x, table["model"], rotation=45, ha="right")
-    ax.set(ylabel="test accuracy (%)", ylim=(0, 105),
-           title=f"Test accuracy per model (one seed: {cfg.train.seed}; no error bars)")
-    ax.legend()
+    ax.set_xticks(x, groups["activation"] + "-" + groups["architecture"], rotation=45, ha="right")
+    seeds = sorted(set(table["seed"]))
+    spread = (f"mean of {len(seeds)} seeds, error bars: one std" if len(seeds) > 1
+              else f"one seed ({seeds[0]}): no error bars")
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=f"Test accuracy per model ({spread})")
+    ax.legend(loc="lower right")
     return fig
 
 
@@ -278,28 +285,33 @@ def fig_confusion(cfg: Config, name: str, m: dict, classes: list[str]):
 
 
 def run(cfg: Config, metrics: dict[str, dict]) -> tuple[dict[str, plt.Figure], pd.DataFrame]:
-    """All comparison figures (by file stem) and the summary table."""
+    """All comparison figures (by file stem) and the summary table.
+
+    The table and the accuracy bars use every seed; the per-layer figures show the
+    ``train.seed`` models only, one row each, so they stay readable.
+    """
     table = summary_table(cfg, metrics)
     best = table.loc[table["test_acc"].idxmax(), "model"]
     classes = json.loads(paths.PREPARED_META.read_text())["classes"]
+    primary = {n: m for n, m in metrics.items() if m["config"]["seed"] == cfg.train.seed}
     figures = {
         "activations": fig_activations(cfg),
         "samples": fig_samples(cfg),
-        "training_curves": fig_curves(cfg, metrics),
+        "training_curves": fig_curves(cfg, primary),
         "test_accuracy": fig_test_acc(cfg, table),
-        "dead_saturated_per_layer": fig_dead(cfg, metrics),
-        "dead_dynamics": fig_dynamics(cfg, metrics),
+        "dead_saturated_per_layer": fig_dead(cfg, primary),
+        "dead_dynamics": fig_dynamics(cfg, primary),
         "confusion_best": fig_confusion(cfg, best, metrics[best], classes),
     }
     for arch in cfg.architecture_names:
-        figures[f"gradient_flow_{arch}"] = fig_gradient_flow(cfg, metrics, arch)
-        figures[f"activation_distributions_{arch}"] = fig_activation_distributions(cfg, metrics, arch)
+        figures[f"gradient_flow_{arch}"] = fig_gradient_flow(cfg, primary, arch)
+        figures[f"activation_distributions_{arch}"] = fig_activation_distributions(cfg, primary, arch)
     return figures, table
 
 
 def _main() -> None:
     cfg = config.load()
-    names = [spec.name for spec in cfg.models()]
+    names = cfg.model_names()
     metrics = {name: load_model_metrics(name) for name in names}
     figures, table = run(cfg, metrics)
     paths.PLOTS.mkdir(parents=True, exist_ok=True)

@@ -50,11 +50,11 @@ def run(
 ) -> TrainResult:
     """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made."""
     tc = cfg.train
-    net = model.build(spec, tc.seed).to(device)
+    net = model.build(spec).to(device)
     init_state = copy.deepcopy(net.state_dict())
     optimizer = make_optimizer(cfg, net.parameters())
     # Batches are slices of a per-epoch permutation drawn on the CPU: same order on any device.
-    generator = torch.Generator().manual_seed(tc.seed)
+    generator = torch.Generator().manual_seed(spec.seed)
     x, y = splits.x_train, splits.y_train
     subset = x[: tc.dynamics_subset]  # the split is already a random permutation
     n_batches = len(x) // tc.batch_size  # drop_last, as in the reference

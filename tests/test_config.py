@@ -73,6 +73,9 @@ def test_defaults_are_the_reference_configuration():
     ({"data__val_size": 0}, r"data.val_size: 0 must be >= 1"),
     ({"mlflow__experiment": ""}, r"mlflow.experiment: '' must be a non-empty string"),
     ({"plot__dpi": 5}, r"plot.dpi: 5 must be >= 20"),
+    ({"models__extra_seeds": [43, 43]}, r"models.extra_seeds: \[43, 43\] must be a list of distinct integers"),
+    ({"models__extra_seeds": [-1]}, r"models.extra_seeds: \[-1\] must be a list of distinct integers >= 0"),
+    ({"models__extra_seeds": [42]}, r"models.extra_seeds: 42 is train.seed already"),
 ])
 def test_bad_values_name_key_value_and_fix(edits, expected):
     with pytest.raises(ConfigError, match=expected):
@@ -90,6 +93,16 @@ def test_cuda_without_gpu_is_rejected(monkeypatch):
 def test_unknown_model_name():
     with pytest.raises(ConfigError, match="unknown model 'relu-huge'"):
         config.parse(params()).model("relu-huge")
+    with pytest.raises(ConfigError, match="unknown model 'relu-base-43'"):
+        config.parse(params()).model("relu-base-43")
+
+
+def test_extra_seeds_add_suffixed_models_in_dvc_matrix_order():
+    cfg = config.parse(params(models__activations=["relu", "tanh"], models__architectures=["base"],
+                              models__extra_seeds=[43, 44]))
+    assert cfg.model_names() == ["relu-base", "tanh-base", "relu-base-43", "relu-base-44",
+                                 "tanh-base-43", "tanh-base-44"]
+    assert cfg.model("tanh-base-44").seed == 44 and cfg.model("tanh-base").seed == 42
 
 
 def test_not_yaml_and_missing_file(tmp_path):

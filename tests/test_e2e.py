@@ -210,6 +210,19 @@ def test_adding_and_removing_an_activation(repo):
     assert "tanh-tiny" not in (repo / "metrics/summary.csv").read_text()
 
 
+def test_extra_seeds_fan_out_and_feed_the_error_bars(repo):
+    edit(repo, models__extra_seeds=[7])
+    assert ran(dvc(repo, "repro")) == {"check_params", "train_seed@relu-tiny-7",
+                                       "evaluate_seed@relu-tiny-7",
+                                       "dead_neurons_seed@relu-tiny-7", "plot"}
+    rows = (repo / "metrics/summary.csv").read_text().splitlines()[1:]
+    assert [(r.split(",")[0], r.split(",")[3]) for r in rows] == [("relu-tiny", "42"), ("relu-tiny-7", "7")]
+    run = live_runs(repo)["relu-tiny-7"]
+    assert run.data.params["model.seed"] == "7"
+    edit(repo, models__extra_seeds=[])
+    assert ran(dvc(repo, "repro")) == {"check_params", "plot"}
+
+
 def test_experiment_name_reruns_nothing_that_trains(repo):
     edit(repo, mlflow__experiment="renamed")
     stages = ran(dvc(repo, "repro"))

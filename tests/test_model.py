@@ -5,13 +5,13 @@ from stages import model
 from stages.config import ModelSpec
 
 
-def spec(widths=(512, 256, 256, 128), activation="relu", options=()):
-    return ModelSpec(f"{activation}-x", activation, options, "x", widths)
+def spec(widths=(512, 256, 256, 128), activation="relu", options=(), seed=0):
+    return ModelSpec(f"{activation}-x", activation, options, "x", widths, seed)
 
 
 def test_seed_gives_the_reference_tutorial_weights():
     """UvA tutorial 3 builds Linear, act, ..., Linear in one Sequential after set_seed(42)."""
-    net = model.build(spec(), 42)
+    net = model.build(spec(seed=42))
     torch.manual_seed(42)
     sizes = [784, 512, 256, 256, 128]
     layers = []
@@ -24,7 +24,7 @@ def test_seed_gives_the_reference_tutorial_weights():
 
 
 def test_structure_and_parameter_count():
-    net = model.build(spec((16, 8), "leakyrelu", (("alpha", 0.2),)), 0)
+    net = model.build(spec((16, 8), "leakyrelu", (("alpha", 0.2),)))
     assert [type(m).__name__ for m in net.layers] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear"]
     assert net.layers[1].alpha == 0.2
     assert sum(p.numel() for p in net.parameters()) == 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10
@@ -33,8 +33,8 @@ def test_structure_and_parameter_count():
 
 
 def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):
-    s = spec((16, 8), "elu", (("alpha", 0.5),))
-    net = model.build(s, 1)
+    s = spec((16, 8), "elu", (("alpha", 0.5),), seed=1)
+    net = model.build(s)
     model.save(tmp_path / "best.pt", net.state_dict(), s)
     loaded = model.load(tmp_path / "best.pt")
     x = torch.randn(4, 784)
@@ -43,7 +43,7 @@ def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):
 
 
 def test_predict_matches_full_batch():
-    net = model.build(spec((16,)), 0)
+    net = model.build(spec((16,)))
     x, y = torch.randn(50, 784), torch.randint(0, 10, (50,))
     loss, pred = model.predict(net, x, y, batch=7)
     torch.testing.assert_close(torch.tensor(loss), nn.functional.cross_entropy(net(x), y))

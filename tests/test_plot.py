@@ -9,7 +9,7 @@ from tests.test_config import DEFAULT
 
 def cfg(**train):
     raw = copy.deepcopy(DEFAULT)
-    raw["models"] = {"activations": ["relu", "sigmoid"], "architectures": ["base"]}
+    raw["models"] = {"activations": ["relu", "sigmoid"], "architectures": ["base"], "extra_seeds": []}
     raw["train"].update(train)
     return config.parse(raw)
 
@@ -23,7 +23,7 @@ def counts(dead, saturated, layers=4):
     return {"dead": summary(dead), "saturated": summary(saturated)}
 
 
-def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3):
+def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42):
     layers = [{"layer": i, "summary": {"mean_abs": 10.0 ** -i, "fraction_zero": 0.5},
                "hist_log10_abs": {"edges": [-3, -2, -1], "counts": [1, 2]},
                "hist": {"edges": [0, 1, 2], "counts": [3, 4]}} for i in range(1, 6)]
@@ -33,8 +33,8 @@ def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3):
     dynamics = pd.DataFrame({"epoch": range(epochs + 1), "dead_total": [dead_init] * (epochs + 1),
                              "dead_layer1": [0] * (epochs + 1), "saturated_layer1": [1] * (epochs + 1)})
     return {
-        "config": {"activation": activation, "architecture": "base",
-                   "hidden_sizes": [512, 256, 256, 128], "run_key": activation},
+        "config": {"activation": activation, "architecture": "base", "seed": seed,
+                   "hidden_sizes": [512, 256, 256, 128], "run_key": f"{activation}{seed}"},
         "train": {"parameters": 567434, "epochs_trained": epochs, "best_val_acc": 0.8},
         "timing": {"seconds": 12.5},
         "history": history,
@@ -52,7 +52,8 @@ def hand_made():
 
 
 def test_summary_table_numbers(hand_made):
-    table = plot.summary_table(cfg(seed=7), hand_made).set_index("model")
+    hand_made["relu-base"]["config"]["seed"] = 7
+    table = plot.summary_table(cfg(), hand_made).set_index("model")
     relu = table.loc["relu-base"]
     assert relu["test_acc"] == 88.62 and relu["best_val_acc"] == 80.0
     assert relu["reference_test_acc"] == 88.62  # published, UvA tutorial 3
@@ -83,3 +84,15 @@ def test_figures_draw_from_the_metrics(hand_made):
     for make in (plot.fig_curves, plot.fig_dead, plot.fig_dynamics):
         assert make(c, hand_made).axes
     assert plot.fig_activations(c).axes
+
+
+def test_accuracy_bars_average_seeds_with_error_bars(hand_made):
+    hand_made["relu-base-43"] = metrics_for("relu", 0.8662, 13, 3, seed=43)
+    table = plot.summary_table(cfg(), hand_made)
+    fig = plot.fig_test_acc(cfg(), table)
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 2) for p in ax.patches] == [87.62, 10.0]
+    (bars,) = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar]
+    low, high = bars.errorbar.lines[1][0].get_ydata()[0], bars.errorbar.lines[1][1].get_ydata()[0]
+    assert high - low == pytest.approx(2 * table[table.activation == "relu"].test_acc.std())
+    assert "mean of 2 seeds" in ax.get_title()

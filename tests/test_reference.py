@@ -28,6 +28,6 @@ def train_images(tmp_path_factory):
 ])
 def test_untrained_relu_dead_neurons_match_the_tutorial(train_images, arch, expected):
     cfg = config.load()
-    net = model.build(cfg.model(f"relu-{arch}"), cfg.train.seed)
+    net = model.build(cfg.model(f"relu-{arch}"))  # seed 42, train.seed
     extremes = probes.neuron_extremes(net, train_images, cfg.probes.batch_size)
     assert probes.count_summary(extremes.dead())["per_layer"] == expected
