@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable
@@ -23,3 +24,12 @@ def run_stage(body: Callable[[], None]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_model_stage(description: str | None, body: Callable[[str], None],
+                    argv: list[str] | None = None) -> int:
+    """``main`` of a per-model stage: one positional argument, the model name."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model", help="matrix item, e.g. relu-base or relu-base-43")
+    args = parser.parse_args(argv)
+    return run_stage(lambda: body(args.model))

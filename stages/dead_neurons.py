@@ -8,7 +8,6 @@ Reads only ``probes.*`` (and the device): editing a probe setting never retrains
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 
@@ -96,10 +95,7 @@ def _main(model_name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="matrix item, e.g. relu-base")
-    args = parser.parse_args(argv)
-    return cli.run_stage(lambda: _main(args.model))
+    return cli.run_model_stage(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

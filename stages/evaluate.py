@@ -3,7 +3,6 @@ of the best checkpoint -> ``metrics/evaluate/<model>.json`` and the model's MLfl
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 
@@ -47,10 +46,7 @@ def _main(model_name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="matrix item, e.g. relu-base")
-    args = parser.parse_args(argv)
-    return cli.run_stage(lambda: _main(args.model))
+    return cli.run_model_stage(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

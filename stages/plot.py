@@ -132,26 +132,50 @@ def _histogram(ax, hist: dict, **kw) -> None:
     ax.stairs(hist["counts"], edges, fill=True, alpha=0.7, **kw)
 
 
-def fig_gradient_flow(cfg: Config, metrics: dict[str, dict], arch: str):
+def _layer_grid(cfg: Config, metrics: dict[str, dict], arch: str, key: str, draw, *,
+                ylabel: str, xlabel: str, title: str):
+    """Rows: the models of ``arch``; columns: their layers in ``probes[key]``; ``draw`` fills
+    one cell from that layer's record and returns the cell's title."""
     names = [n for n in metrics if metrics[n]["config"]["architecture"] == arch]
-    layers = max(len(metrics[n]["probes"]["gradient_flow_init"]) for n in names)
-    fig, axes = _figure(cfg.plot, len(names), layers, 1.5, sharex=True)
+    columns = max(len(metrics[n]["probes"][key]) for n in names)
+    fig, axes = _figure(cfg.plot, len(names), columns, 1.5)
     for row, name in zip(axes, names, strict=True):
-        for col, (ax, layer) in enumerate(zip(row, metrics[name]["probes"]["gradient_flow_init"],
-                                              strict=False)):
-            _histogram(ax, layer["hist_log10_abs"])
-            mean_abs = layer["summary"]["mean_abs"]
-            ax.set_title(f"layer {layer['layer']}: mean |g| {mean_abs:.1e}", fontsize="x-small")
+        layers = metrics[name]["probes"][key]
+        for ax, layer in zip(row, layers, strict=False):
+            ax.set_title(draw(ax, layer), fontsize="x-small")
             ax.tick_params(labelsize="x-small")
-            if col == 0:
-                ax.set_ylabel(f"{name}\nweights", fontsize="small")
-        for ax in row[len(metrics[name]["probes"]["gradient_flow_init"]):]:
+        row[0].set_ylabel(f"{name}\n{ylabel}", fontsize="small")
+        for ax in row[len(layers):]:
             ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel("log10 |dL/dW|", fontsize="small")
-    fig.suptitle(f"Gradient flow at initialisation ({arch}): weight gradients per layer, "
-                 f"one batch of {cfg.probes.grad_batch_size} images")
+        ax.set_xlabel(xlabel, fontsize="small")
+    fig.suptitle(title)
     return fig
+
+
+def fig_gradient_flow(cfg: Config, metrics: dict[str, dict], arch: str):
+    def draw(ax, layer: dict) -> str:
+        _histogram(ax, layer["hist_log10_abs"])
+        return f"layer {layer['layer']}: mean |g| {layer['summary']['mean_abs']:.1e}"
+
+    return _layer_grid(
+        cfg, metrics, arch, "gradient_flow_init", draw, ylabel="weights (count)",
+        xlabel="log10 |dL/dW|",
+        title=f"Gradient flow at initialisation ({arch}): weight gradients per layer, "
+              f"one batch of {cfg.probes.grad_batch_size} images")
+
+
+def fig_activation_distributions(cfg: Config, metrics: dict[str, dict], arch: str):
+    def draw(ax, layer: dict) -> str:
+        _histogram(ax, layer["hist"], color="C1")
+        ax.set_yscale("log")
+        return f"layer {layer['layer']}: {100 * layer['summary']['fraction_zero']:.0f}% zeros"
+
+    return _layer_grid(
+        cfg, metrics, arch, "activations_trained", draw, ylabel="count (log)",
+        xlabel="activation output",
+        title=f"Activation outputs per layer after training ({arch}), "
+              f"{cfg.probes.activation_batch_size} training images")
 
 
 def fig_curves(cfg: Config, metrics: dict[str, dict]):
@@ -241,29 +265,6 @@ def fig_dynamics(cfg: Config, metrics: dict[str, dict]):
             ax.legend(fontsize="xx-small", ncol=2)
     fig.suptitle(f"Dead/saturated neurons during training, on {cfg.train.dynamics_subset} "
                  "training images")
-    return fig
-
-
-def fig_activation_distributions(cfg: Config, metrics: dict[str, dict], arch: str):
-    names = [n for n in metrics if metrics[n]["config"]["architecture"] == arch]
-    layers = max(len(metrics[n]["probes"]["activations_trained"]) for n in names)
-    fig, axes = _figure(cfg.plot, len(names), layers, 1.4)
-    for row, name in zip(axes, names, strict=True):
-        dists = metrics[name]["probes"]["activations_trained"]
-        for col, (ax, layer) in enumerate(zip(row, dists, strict=False)):
-            _histogram(ax, layer["hist"], color="C1")
-            ax.set_yscale("log")
-            zero = layer["summary"]["fraction_zero"]
-            ax.set_title(f"layer {layer['layer']}: {100 * zero:.0f}% zeros", fontsize="x-small")
-            ax.tick_params(labelsize="x-small")
-            if col == 0:
-                ax.set_ylabel(f"{name}\ncount (log)", fontsize="small")
-        for ax in row[len(dists):]:
-            ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("activation output", fontsize="small")
-    fig.suptitle(f"Activation outputs per layer after training ({arch}), "
-                 f"{cfg.probes.activation_batch_size} training images")
     return fig
 
 

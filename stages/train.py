@@ -7,7 +7,6 @@ checkpoint to the model's MLflow run. Same params on the CPU -> bit-identical ou
 
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
 import json
@@ -188,10 +187,7 @@ def _main(model_name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="matrix item, e.g. relu-base")
-    args = parser.parse_args(argv)
-    return cli.run_stage(lambda: _main(args.model))
+    return cli.run_model_stage(__doc__, _main, argv)
 
 
 if __name__ == "__main__":
