@@ -1,8 +1,9 @@
 """Stage ``train@<model>``: train one MLP with early stopping on validation accuracy.
 
-Writes ``models/<model>/`` (init.pt, best.pt, config.json, neuron_history.pt) and
-``metrics/train/<model>.tsv|.json``; logs params, per-epoch metrics (step = epoch) and the
-checkpoint to the model's MLflow run. Same params on the CPU -> bit-identical outputs.
+Writes ``models/<model>/`` (init.pt, best.pt, config.json, neuron_history.pt),
+``metrics/train/<model>.json`` and ``metrics/curves/<model>.tsv``; logs params, per-epoch
+metrics (step = epoch) and the checkpoint to the model's MLflow run. Same params on the CPU
+-> bit-identical outputs.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def _main(model_name: str) -> None:
         "best_val_loss": best["val_loss"],
         "train_acc_at_best": best["train_acc"],
     }
+    paths.train_metrics(model_name).parent.mkdir(parents=True, exist_ok=True)
     paths.train_metrics(model_name).write_text(json.dumps(metrics, indent=2) + "\n")
     epochs = len(result.history)
     timing = {"device": str(device), "seconds": round(result.seconds, 2),
