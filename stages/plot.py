@@ -160,7 +160,7 @@ def fig_gradient_flow(cfg: Config, metrics: dict[str, dict], arch: str):
 
     return _layer_grid(
         cfg, metrics, arch, "gradient_flow_init", draw, ylabel="weights (count)",
-        xlabel="log10 |dL/dW|",
+        xlabel="log10 |dL/dW| (exact 0: leftmost bin)",
         title=f"Gradient flow at initialisation ({arch}): weight gradients per layer, "
               f"one batch of {cfg.probes.grad_batch_size} images")
 
@@ -191,6 +191,7 @@ def fig_curves(cfg: Config, metrics: dict[str, dict]):
                     linestyle=styles[c["architecture"]], label=name)
         ax.set(title=title, xlabel="epoch",
                ylabel="accuracy (%)" if column.endswith("acc") else "cross-entropy (nats)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         if column.endswith("loss"):
             ax.set_yscale("log")
     axes[0, 1].legend(fontsize="x-small", ncol=2)
@@ -208,8 +209,9 @@ def fig_test_acc(cfg: Config, table: pd.DataFrame):
     ax = axes[0, 0]
     x = np.arange(len(groups))
     several = groups["seeds"] > 1
-    ax.bar(x, groups["mean"], color=[colours[a] for a in groups["activation"]],
-           yerr=groups["std"].where(several, 0).fillna(0), capsize=4)
+    errors = groups["std"].where(several, 0).fillna(0) if several.any() else None
+    ax.bar(x, groups["mean"], color=[colours[a] for a in groups["activation"]], yerr=errors,
+           capsize=4)
     has_ref = groups["reference"].notna().to_numpy()
     ax.scatter(x[has_ref], groups["reference"][has_ref], marker="_", s=400, color="black",
                zorder=3, label="published (UvA tutorial 3)")
@@ -250,8 +252,12 @@ def fig_dead(cfg: Config, metrics: dict[str, dict]):
 
 
 def fig_dynamics(cfg: Config, metrics: dict[str, dict]):
-    names = [n for n, m in metrics.items() if m["config"]["activation"] in RELU_FAMILY]
-    names = names or list(metrics)
+    """Per-epoch dead/saturated counts per layer of the relu-family models that have any."""
+    family = [n for n, m in metrics.items() if m["config"]["activation"] in RELU_FAMILY]
+    names = [n for n in family
+             if metrics[n]["dynamics"].filter(regex="_layer").to_numpy().any()] or family[:1]
+    names = names or list(metrics)[:1]
+    omitted = [n for n in family if n not in names]
     fig, axes = _figure(cfg.plot, len(names), 2, 2.2)
     for row, name in zip(axes, names, strict=True):
         dyn = metrics[name]["dynamics"]
@@ -262,9 +268,11 @@ def fig_dynamics(cfg: Config, metrics: dict[str, dict]):
                         color=plt.get_cmap("viridis")(i / max(1, len(columns) - 1)))
             ax.set(title=f"{name}: {what} neurons per epoch", xlabel="epoch (0 = init)",
                    ylabel=f"{what} neurons (count)")
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.legend(fontsize="xx-small", ncol=2)
+    note = f"\nnone at any epoch: {', '.join(omitted)}" if omitted else ""
     fig.suptitle(f"Dead/saturated neurons during training, on {cfg.train.dynamics_subset} "
-                 "training images")
+                 f"training images{note}")
     return fig
 
 
@@ -320,7 +328,8 @@ def _main() -> None:
         fig.savefig(paths.PLOTS / f"{stem}.{cfg.plot.format}", dpi=cfg.plot.dpi)
         plt.close(fig)
     table.to_csv(paths.SUMMARY_CSV, index=False)
-    paths.SUMMARY_MD.write_text(table.to_markdown(index=False) + "\n")
+    blanks = table.astype(object).where(table.notna(), "")  # no reference -> empty, not nan
+    paths.SUMMARY_MD.write_text(blanks.to_markdown(index=False) + "\n")
 
     # Each model's run gets its own slice of the comparison; the whole goes to one more run.
     for name, m in metrics.items():
