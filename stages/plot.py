@@ -215,14 +215,15 @@ def fig_test_acc(cfg: Config, table: pd.DataFrame):
     has_ref = groups["reference"].notna().to_numpy()
     ax.scatter(x[has_ref], groups["reference"][has_ref], marker="_", s=400, color="black",
                zorder=3, label="published (UvA tutorial 3)")
-    for xi, acc in zip(x, groups["mean"], strict=True):
-        ax.text(xi, acc + 1, f"{acc:.1f}", ha="center", fontsize="x-small")
+    for xi, acc in zip(x, groups["mean"], strict=True):  # inside the bar, clear of the marker
+        ax.text(xi, acc - 2, f"{acc:.1f}", ha="center", va="top", fontsize="x-small",
+                color="white")
     ax.set_xticks(x, groups["activation"] + "-" + groups["architecture"], rotation=45, ha="right")
     seeds = sorted(set(table["seed"]))
     spread = (f"mean of {len(seeds)} seeds, error bars: one std" if len(seeds) > 1
               else f"one seed ({seeds[0]}): no error bars")
     ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=f"Test accuracy per model ({spread})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left")
     return fig
 
 
