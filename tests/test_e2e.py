@@ -179,6 +179,19 @@ def test_training_is_bit_identical_on_rerun(repo):
     assert "relu-tiny" in {r.info.run_name for r in deleted}
 
 
+def test_new_run_key_with_identical_checkpoint_still_gets_test_metrics(repo):
+    """patience 7 -> 8 cannot change 4 epochs: same checkpoint bytes, but a new run key, so
+    evaluate must rerun to log into the new run (it reads the key from config.json)."""
+    best = md5(repo / "models/relu-tiny/best.pt")
+    edit(repo, train__patience=8)
+    stages = ran(dvc(repo, "repro"))
+    assert {"train@relu-tiny", "evaluate@relu-tiny", "dead_neurons@relu-tiny"} <= stages
+    assert md5(repo / "models/relu-tiny/best.pt") == best
+    run = live_runs(repo)["relu-tiny"]
+    assert run.data.params["train.patience"] == "8"
+    assert "test_acc" in run.data.metrics and "dead/trained/total" in run.data.metrics
+
+
 def test_plot_param_reruns_only_plot(repo):
     edit(repo, plot__dpi=45)
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"}
@@ -230,8 +243,6 @@ def test_experiment_name_reruns_nothing_that_trains(repo):
     runs = live_runs(repo, "renamed")
     assert {"relu-tiny", "comparison"} <= set(runs)
     assert runs["relu-tiny"].data.params["train.lr"] == "0.05"  # created with its params
-    edit(repo, mlflow__experiment="actlab")
-    dvc(repo, "repro")
 
 
 def test_bad_params_fail_cleanly_and_touch_nothing(repo):
@@ -253,7 +264,7 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     sh(repo, "git", "commit", "-qm", "state")
     result = dvc(repo, "exp", "run", "--temp", "-n", "eps-exp", "-S", "probes.saturation_eps=0.05")
     assert "dead_neurons@relu-tiny" in ran(result)
-    runs = live_runs(repo)
+    runs = live_runs(repo, "renamed")  # the experiment name params.yaml holds now
     assert runs["relu-tiny"].data.tags.get("dvc.exp_name") == "eps-exp"
     assert not (repo / ".dvc" / "tmp" / "exps").exists() or not list(
         (repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
