@@ -344,9 +344,8 @@ def _main() -> None:
     key = tracking.comparison_key([m["config"]["run_key"] for m in metrics.values()])
     run_id = tracking.open_run(cfg.experiment, key, "comparison", kind="comparison",
                                params={"models": ",".join(names)}, replace=True)
-    for path in sorted(paths.PLOTS.glob(f"*.{cfg.plot.format}")):
-        if path.stem in figures:
-            tracking.log_artifact(run_id, path, "figures")
+    for stem in figures:
+        tracking.log_artifact(run_id, paths.PLOTS / f"{stem}.{cfg.plot.format}", "figures")
     for path in (paths.SUMMARY_CSV, paths.SUMMARY_MD):
         tracking.log_artifact(run_id, path)
     tracking.finish(run_id)
