@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from stages import model, probes  # noqa: E402
-from stages.config import ModelSpec  # noqa: E402
+from stages import mlp, probes
+from stages.config import ModelSpec
 
 
 def timed(fn, device: torch.device, repeats: int) -> float:
@@ -35,11 +32,12 @@ def timed(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_one(activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torch.Tensor,
-              repeats: int) -> tuple[float, float, float]:
+def bench_one(
+    activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, repeats: int
+) -> tuple[float, float, float]:
     """Median seconds of one training epoch, one inference epoch and one probe pass."""
     device = x.device
-    net = model.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)
+    net = mlp.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
     def train_epoch() -> None:
@@ -53,13 +51,16 @@ def bench_one(activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torc
             optimizer.step()
 
     def inference_epoch() -> None:
-        model.predict(net, x, y, batch=1024)
+        mlp.predict(net, x, y, batch=1024)
 
     def probe_pass() -> None:
         probes.neuron_extremes(net, x, batch_size=1024)
 
-    return (timed(train_epoch, device, repeats), timed(inference_epoch, device, repeats),
-            timed(probe_pass, device, repeats))
+    return (
+        timed(train_epoch, device, repeats),
+        timed(inference_epoch, device, repeats),
+        timed(probe_pass, device, repeats),
+    )
 
 
 def main() -> None:
@@ -71,14 +72,22 @@ def main() -> None:
     device = torch.device(args.device)
     x = torch.randn(args.n, 784, device=device)
     y = torch.randint(0, 10, (args.n,), device=device)
-    print(f"device {device}, {args.n} images, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads")
-    for activation, widths in (("relu", (512, 256, 256, 128)), ("tanh", (512, 256, 256, 128)),
-                               ("relu", (256,) * 5 + (128,) * 5)):
+    print(
+        f"device {device}, {args.n} images, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads"
+    )
+    for activation, widths in (
+        ("relu", (512, 256, 256, 128)),
+        ("tanh", (512, 256, 256, 128)),
+        ("relu", (256,) * 5 + (128,) * 5),
+    ):
         t_train, t_infer, t_probe = bench_one(activation, widths, x, y, args.repeats)
-        print(f"{activation:5s} {len(widths):2d} layers: train epoch {t_train:.3f}s, "
-              f"inference {t_infer:.3f}s, probe pass {t_probe:.3f}s | "
-              f"probe/train = {t_probe / t_train:.2f}, probe/inference = {t_probe / t_infer:.2f}")
+        print(
+            f"{activation:5s} {len(widths):2d} layers: train epoch {t_train:.3f}s, "
+            f"inference {t_infer:.3f}s, probe pass {t_probe:.3f}s | "
+            f"probe/train = {t_probe / t_train:.2f}, probe/inference = {t_probe / t_infer:.2f}"
+        )
+
 
 if __name__ == "__main__":
     main()

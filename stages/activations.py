@@ -1,15 +1,17 @@
 """Activation functions written from their formulas, and the registry that names them.
 
 Each is a plain elementwise ``nn.Module``; tests check every one against its ``torch.nn``
-counterpart and with ``torch.autograd.gradcheck``. Adding an activation is one class and one
-registry entry; its constructor's keyword arguments are its options in ``params.yaml``
-(``activation_options.<name>``) and it raises ``ValueError`` for a bad value.
+counterpart and with ``torch.autograd.gradcheck``. Adding an activation is one class, one
+registry entry here and one entry in ``stages.catalog``, which names its options (the
+constructor's keyword arguments, ``activation_options.<name>`` in params.yaml) and their ranges.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from stages.catalog import check_options
 
 
 def _only(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -51,9 +53,7 @@ class LeakyReLU(nn.Module):
 
     def __init__(self, alpha: float = 0.1) -> None:
         super().__init__()
-        if not alpha >= 0:
-            raise ValueError(f"alpha must be >= 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_options("leakyrelu", {"alpha": alpha})["alpha"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.where(x > 0, x, self.alpha * x)
@@ -67,9 +67,7 @@ class ELU(nn.Module):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_options("elu", {"alpha": alpha})["alpha"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         positive = x > 0  # the unused branch must not overflow for large positive x
@@ -97,13 +95,13 @@ class _ReLUFunction(torch.autograd.Function):
     """ReLU with a hand-written backward pass, as in the MNIST tutorial."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         positive = x > 0
         ctx.save_for_backward(positive)
         return torch.where(positive, x, torch.zeros_like(x))
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
         (positive,) = ctx.saved_tensors
         return grad_output * positive.to(grad_output.dtype)
 
@@ -128,5 +126,5 @@ REGISTRY: dict[str, type[nn.Module]] = {
 
 
 def make_activation(name: str, options: dict | None = None) -> nn.Module:
-    """Build the activation ``name`` with its options; KeyError/TypeError/ValueError on bad input."""
+    """The activation ``name`` with its options; KeyError/TypeError/ValueError on bad input."""
     return REGISTRY[name](**(options or {}))

@@ -2,28 +2,22 @@
 
 DVC deletes a stage's outputs before it runs the stage's command, so a stage that validates
 its own params would already have lost them. This stage runs first (``prepare`` depends on
-its stamp); the stamp's bytes never change, so a valid edit reruns nothing through it.
+its stamp) on any edit of params.yaml; the stamp's bytes never change, so a valid edit reruns
+nothing through it. It imports neither torch nor mlflow: it answers in well under a second.
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from stages import cli, config
-
-STAMP = Path("data/params_ok.json")
+from stages import cli, config, io, paths
 
 
 def _main() -> None:
-    config.load()
-    STAMP.parent.mkdir(parents=True, exist_ok=True)
-    STAMP.write_text('{"params.yaml": "valid"}\n')
+    config.load(paths.PARAMS)
+    io.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    return cli.run_stage(_main)
+    return cli.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

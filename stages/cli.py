@@ -7,8 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from stages.config import ConfigError
-from stages.data import DataError
+from stages.errors import ConfigError, DataError
 
 
 def run_stage(body: Callable[[], None]) -> int:
@@ -26,10 +25,17 @@ def run_stage(body: Callable[[], None]) -> int:
     return 0
 
 
-def run_model_stage(description: str | None, body: Callable[[str], None],
-                    argv: list[str] | None = None) -> int:
+def main(description: str | None, body: Callable[[], None], argv: list[str] | None) -> int:
+    """``main`` of a stage without arguments (``--help`` prints its docstring)."""
+    argparse.ArgumentParser(description=description).parse_args(argv)
+    return run_stage(body)
+
+
+def model_main(description: str | None, body: Callable[[str], None], argv: list[str] | None) -> int:
     """``main`` of a per-model stage: one positional argument, the model name."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("model", help="matrix item, e.g. relu-base or relu-base-43")
+    parser.add_argument(
+        "model", help="matrix item <activation>-<architecture>-<seed>, e.g. relu-base-42"
+    )
     args = parser.parse_args(argv)
     return run_stage(lambda: body(args.model))

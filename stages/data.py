@@ -1,6 +1,6 @@
 """Datasets through torchvision, offline mirrors, IDX checks, the seeded split, normalisation.
 
-Raw files are looked for (DESIGN "Offline data"), in order: torchvision's own raw folder under
+Raw files are looked for (README "Data"), in order: torchvision's own raw folder under
 ``data/raw/``, the directory named by ``data.mirror``, and for FashionMNIST the Debian package
 ``dataset-fashion-mnist``; if none holds all four IDX files, torchvision downloads them.
 Whatever the source, the decoded arrays are the same and so are the prepared bytes.
@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torchvision
-from torchvision.datasets.utils import extract_archive
 
-from stages import paths
+from stages import io, paths
 from stages.config import DataConfig
+from stages.errors import DataError
 
 log = logging.getLogger(__name__)
 
-TORCHVISION = {"fashion_mnist": torchvision.datasets.FashionMNIST, "mnist": torchvision.datasets.MNIST}
+TORCHVISION = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}  # torchvision.datasets.<name>
 DEBIAN_DIRS = {"fashion_mnist": Path("/usr/share/datasets/fashion-mnist")}
 FILES = {  # IDX file -> (magic number, trailing dims)
     "train-images-idx3-ubyte": (2051, (28, 28)),
@@ -34,12 +33,15 @@ FILES = {  # IDX file -> (magic number, trailing dims)
 }
 
 
-class DataError(RuntimeError):
-    """Data that cannot be found or read; the message names the file or dataset and the fix."""
+def dataset_class(dataset: str) -> type:
+    """The torchvision dataset class; torchvision is imported only by the stages that read IDX."""
+    import torchvision
+
+    return getattr(torchvision.datasets, TORCHVISION[dataset])
 
 
 def raw_folder(dataset: str, raw_root: Path = paths.RAW) -> Path:
-    return raw_root / TORCHVISION[dataset].__name__ / "raw"
+    return raw_root / TORCHVISION[dataset] / "raw"
 
 
 def candidate_dirs(cfg: DataConfig, raw_root: Path = paths.RAW) -> list[Path]:
@@ -67,6 +69,8 @@ def fetch(cfg: DataConfig, raw_root: Path = paths.RAW) -> str:
         if not all(found):
             continue
         if directory != target:
+            from torchvision.datasets.utils import extract_archive
+
             target.mkdir(parents=True, exist_ok=True)
             for src in found:
                 if src.suffix == ".gz":
@@ -75,7 +79,7 @@ def fetch(cfg: DataConfig, raw_root: Path = paths.RAW) -> str:
                     shutil.copyfile(src, target / src.name)
         log.info("%s: using the IDX files in %s", cfg.dataset, directory)
         return str(directory)
-    cls = TORCHVISION[cfg.dataset]
+    cls = dataset_class(cfg.dataset)
     try:
         for train in (True, False):
             cls(str(raw_root), train=train, download=True)
@@ -121,21 +125,32 @@ def load_raw(cfg: DataConfig, raw_root: Path = paths.RAW) -> dict[str, torch.Ten
     folder = raw_folder(cfg.dataset, raw_root)
     counts = {name: check_idx(folder / name) for name in FILES}
     for split in ("train", "t10k"):
-        n_images, n_labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
+        n_images, n_labels = (
+            counts[f"{split}-images-idx3-ubyte"],
+            counts[f"{split}-labels-idx1-ubyte"],
+        )
         if n_images != n_labels:
             raise DataError(
-                f"{folder / f'{split}-labels-idx1-ubyte'}: {n_labels} labels for {n_images} images; "
+                f"{folder / f'{split}-labels-idx1-ubyte'}: {n_labels} labels for {n_images} "
+                "images; "
                 "the files do not belong together: delete them so that they are fetched again"
             )
-    cls = TORCHVISION[cfg.dataset]
+    cls = dataset_class(cfg.dataset)
     train = cls(str(raw_root), train=True, download=False)
     test = cls(str(raw_root), train=False, download=False)
-    for name, labels in (("train-labels-idx1-ubyte", train.targets), ("t10k-labels-idx1-ubyte", test.targets)):
+    for name, labels in (
+        ("train-labels-idx1-ubyte", train.targets),
+        ("t10k-labels-idx1-ubyte", test.targets),
+    ):
         if labels.numel() and int(labels.max()) >= len(cls.classes):
-            raise DataError(f"{folder / name}: label {int(labels.max())} outside 0..9; corrupt file")
+            raise DataError(
+                f"{folder / name}: label {int(labels.max())} outside 0..9; corrupt file"
+            )
     return {
-        "train_images": train.data, "train_labels": train.targets.long(),
-        "test_images": test.data, "test_labels": test.targets.long(),
+        "train_images": train.data,
+        "train_labels": train.targets.long(),
+        "test_images": test.data,
+        "test_labels": test.targets.long(),
         "classes": list(cls.classes),
     }
 
@@ -194,16 +209,24 @@ class Splits:
     meta: dict
 
 
-def read_meta(prepared: Path = paths.PREPARED) -> dict:
-    return json.loads((prepared / paths.PREPARED_META.name).read_text())
+def write_prepared(
+    splits: dict[str, torch.Tensor], meta: dict, prepared: Path = paths.PREPARED
+) -> None:
+    io.save_torch(prepared / paths.PREPARED_TENSORS.name, splits)
+    io.write_json(prepared / paths.PREPARED_META.name, meta)
 
 
-def load_prepared(device: torch.device | str = "cpu", prepared: Path = paths.PREPARED) -> Splits:
+def read_prepared(prepared: Path = paths.PREPARED) -> tuple[dict[str, torch.Tensor], dict]:
+    """The uint8 tensors per split and the meta dict, as ``prepare`` wrote them."""
     tensors_path = prepared / paths.PREPARED_TENSORS.name
     if not tensors_path.exists():
         raise DataError(f"{tensors_path}: missing; run `dvc repro prepare` first")
-    tensors = torch.load(tensors_path, weights_only=True)
-    meta = read_meta(prepared)
+    return io.load_torch(tensors_path), io.read_json(prepared / paths.PREPARED_META.name)
+
+
+def load_prepared(device: torch.device | str = "cpu", prepared: Path = paths.PREPARED) -> Splits:
+    """Normalised float images on ``device``, as the stages train and evaluate on them."""
+    tensors, meta = read_prepared(prepared)
     mean, std = meta["normalization"]["mean"], meta["normalization"]["std"]
 
     def images(name: str) -> torch.Tensor:
@@ -212,15 +235,11 @@ def load_prepared(device: torch.device | str = "cpu", prepared: Path = paths.PRE
         return x.sub(mean).div(std)
 
     return Splits(
-        images("train_images"), tensors["train_labels"].to(device),
-        images("val_images"), tensors["val_labels"].to(device),
-        images("test_images"), tensors["test_labels"].to(device),
+        images("train_images"),
+        tensors["train_labels"].to(device),
+        images("val_images"),
+        tensors["val_labels"].to(device),
+        images("test_images"),
+        tensors["test_labels"].to(device),
         meta,
     )
-
-
-def resolve_device(setting: str) -> torch.device:
-    """``train.device``: auto picks CUDA when a GPU is visible."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)

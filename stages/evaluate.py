@@ -3,18 +3,18 @@ of the best checkpoint -> ``metrics/evaluate/<model>.json`` and the model's MLfl
 
 from __future__ import annotations
 
-import json
 import logging
 
 import torch
 
-from stages import cli, config, data, model, paths, tracking
+from stages import cli, io, mlp, model_stage, paths, tracking
 
 log = logging.getLogger("evaluate")
 
 
-def run(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: list[str]) -> dict:
-    loss, predicted = model.predict(net, x, y)
+def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: list[str]) -> dict:
+    """Test metrics of ``net`` on (x, y); confusion rows are true classes, columns predicted."""
+    loss, predicted = mlp.predict(net, x, y)
     n = len(classes)
     confusion = torch.bincount(y * n + predicted, minlength=n * n).reshape(n, n).cpu()
     per_class = (confusion.diag().double() / confusion.sum(1).clamp_min(1)).tolist()
@@ -22,31 +22,30 @@ def run(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: list[st
         "test_loss": loss,
         "test_acc": confusion.diag().sum().item() / len(y),
         "per_class_acc": dict(zip(classes, per_class, strict=True)),
-        "confusion_matrix": confusion.tolist(),  # rows: true class, columns: predicted
+        "confusion_matrix": confusion.tolist(),
     }
 
 
 def _main(model_name: str) -> None:
-    cfg = config.load()
-    cfg.model(model_name)  # an unknown name is a ConfigError before any work
-    device = data.resolve_device(cfg.train.device)
-    splits = data.load_prepared(device)
-    net = model.load(paths.best_checkpoint(model_name), device)
-    result = run(net, splits.x_test, splits.y_test, splits.meta["classes"])
-    out = paths.eval_metrics(model_name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    m = model_stage.open_trained(model_name)
+    net = mlp.load(paths.best_checkpoint(model_name), m.device)
+    result = evaluate(net, m.splits.x_test, m.splits.y_test, m.splits.meta["classes"])
+    out = paths.evaluate(model_name)
+    io.write_json(out, result)
 
-    run_id = tracking.model_run(cfg.experiment, model.read_config(model_name))
+    run_id = tracking.model_run(m.cfg.mlflow.experiment, m.record)
     per_class = {f"test_acc/{c.replace('/', '-')}": v for c, v in result["per_class_acc"].items()}
-    tracking.log_metrics(run_id, {"test_loss": result["test_loss"],
-                                  "test_acc": result["test_acc"], **per_class})
+    tracking.log_metrics(
+        run_id, {"test_loss": result["test_loss"], "test_acc": result["test_acc"], **per_class}
+    )
     tracking.log_artifact(run_id, out)
-    log.info("%s: test accuracy %.4f, loss %.4f", model_name, result["test_acc"], result["test_loss"])
+    log.info(
+        "%s: test accuracy %.4f, loss %.4f", model_name, result["test_acc"], result["test_loss"]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run_model_stage(__doc__, _main, argv)
+    return cli.model_main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

@@ -2,43 +2,44 @@
 
 Outputs ``splits.pt`` (uint8 images, int64 labels per split: ~55 MB, not 200 MB of float32)
 and ``meta.json`` (sizes, split hash, mean/std, checksums of the decoded arrays). Normalisation
-is applied on the device when the stages load the tensors.
+is applied on the device when the stages load the tensors. Logs the data facts to MLflow, in
+one run per prepared dataset.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import dataclasses
 import logging
 
-import torch
-
-from stages import cli, config, paths, tracking
-from stages.config import DataConfig
-from stages.data import fetch, load_raw, prepare
+from stages import cli, config, data, paths, tracking
 
 log = logging.getLogger("prepare")
 
 
-def run(cfg: DataConfig) -> tuple[dict[str, torch.Tensor], dict, str]:
-    source = fetch(cfg)
-    splits, meta = prepare(cfg, load_raw(cfg))
-    return splits, meta, source
-
-
 def _main() -> None:
     cfg = config.load()
-    splits, meta, source = run(cfg.data)
-    paths.PREPARED.mkdir(parents=True, exist_ok=True)
-    torch.save(splits, paths.PREPARED_TENSORS)
-    paths.PREPARED_META.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    log.info("%s: %s train / %s val / %s test images from %s", meta["dataset"],
-             *meta["sizes"].values(), source)
-    # The data facts also go to MLflow, in one run per prepared dataset.
+    source = data.fetch(cfg.data)
+    splits, meta = data.prepare(cfg.data, data.load_raw(cfg.data))
+    data.write_prepared(splits, meta)
+    sizes = meta["sizes"]
+    log.info(
+        "%s: %s train / %s val / %s test images from %s",
+        meta["dataset"],
+        sizes["train"],
+        sizes["val"],
+        sizes["test"],
+        source,
+    )
     run_id = tracking.open_run(
-        cfg.experiment, meta["checksum"][:32], f"data-{meta['dataset']}", kind="data",
-        params={"data.source": source, **{f"data.{k}": v for k, v in vars(cfg.data).items()},
-                "data.checksum": meta["checksum"]},
+        cfg.mlflow.experiment,
+        meta["checksum"][:32],
+        f"data-{meta['dataset']}",
+        kind="data",
+        params={
+            "data.source": source,
+            **{f"data.{k}": v for k, v in dataclasses.asdict(cfg.data).items()},
+            "data.checksum": meta["checksum"],
+        },
         replace=True,
     )
     tracking.log_artifact(run_id, paths.PREPARED_META)
@@ -46,8 +47,7 @@ def _main() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    return cli.run_stage(_main)
+    return cli.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Dead neurons, saturation, gradient flow and activation statistics: pure tensor functions.
 
-Definitions (REFERENCE.md, UvA tutorial 3):
+Definitions (docs/reference.md, UvA tutorial 3):
 - a neuron is **dead** when its activation output is exactly 0 for every image looked at;
 - a neuron is **saturated** when |f'(z)| < eps * max|f'| on every image looked at; for ReLU
   this is the same set as dead, for sigmoid/tanh it is how a "dead" unit looks.
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stages.model import MLP
+from stages.mlp import MLP
 
 LOG10_RANGE = (-12.0, 2.0)  # histogram range of log10|gradient|; smaller values land in bin 0
 
@@ -94,9 +94,14 @@ def tensor_summary(values: torch.Tensor) -> dict:
     v = values.detach().flatten().double().cpu()
     q = torch.quantile(v.abs(), torch.tensor([0.05, 0.5, 0.95], dtype=torch.float64)).tolist()
     return {
-        "mean": v.mean().item(), "std": v.std().item(), "mean_abs": v.abs().mean().item(),
-        "min": v.min().item(), "max": v.max().item(),
-        "abs_q05": q[0], "abs_q50": q[1], "abs_q95": q[2],
+        "mean": v.mean().item(),
+        "std": v.std().item(),
+        "mean_abs": v.abs().mean().item(),
+        "min": v.min().item(),
+        "max": v.max().item(),
+        "abs_q05": q[0],
+        "abs_q50": q[1],
+        "abs_q95": q[2],
     }
 
 
@@ -108,13 +113,15 @@ def gradient_flow(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> li
     for i, linear in enumerate(model.linears(), start=1):
         g = linear.weight.grad.detach()
         log_abs = torch.log10(g.abs().clamp_min(10 ** LOG10_RANGE[0]))
-        layers.append({
-            "layer": i,
-            "shape": list(g.shape),
-            "summary": tensor_summary(g),
-            "hist_log10_abs": _histogram(log_abs, bins, *LOG10_RANGE),
-            "hist": _histogram(g, bins, g.min().item(), g.max().item()),
-        })
+        layers.append(
+            {
+                "layer": i,
+                "shape": list(g.shape),
+                "summary": tensor_summary(g),
+                "hist_log10_abs": _histogram(log_abs, bins, *LOG10_RANGE),
+                "hist": _histogram(g, bins, g.min().item(), g.max().item()),
+            }
+        )
     model.zero_grad()
     return layers
 

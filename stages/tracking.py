@@ -3,7 +3,8 @@
 The store is ``MLFLOW_TRACKING_URI`` when set, else SQLite at an absolute path in the main
 repository root (``DVC_ROOT``, which DVC sets to the main repo even in ``dvc exp run --temp``
 workspaces), with artifacts beside it in ``mlruns/``. Nothing here is written into DVC outputs:
-run ids stay in MLflow, so DVC outputs stay byte-identical across reruns.
+run ids stay in MLflow, so DVC outputs stay byte-identical across reruns. mlflow is imported
+on first use, so a stage starts its real work without waiting for it.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ import subprocess
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import Metric, Param, RunTag, ViewType
-from mlflow.tracking import MlflowClient
+from stages.config import ModelSpec, TrainConfig
+from stages.io import ModelRecord
 
-from stages.config import Config, ModelSpec
-from stages.model import spec_dict
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
 KEY_TAG = "actlab.run_key"
 KIND_TAG = "actlab.kind"
+CHECKPOINT_TAG = "actlab.checkpoint_sha256"
 
 
 def repo_root() -> Path:
@@ -50,6 +52,8 @@ def tracking_uri() -> str:
 
 @functools.cache
 def _client(uri: str) -> MlflowClient:
+    from mlflow.tracking import MlflowClient
+
     if not uri.startswith("sqlite:///"):
         return MlflowClient(uri)
     db = Path(uri.removeprefix("sqlite:///"))
@@ -85,18 +89,29 @@ def _hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def model_params(cfg: Config, spec: ModelSpec, data_meta: Mapping) -> dict[str, Any]:
-    """Everything that defines a trained model, flattened ``train.lr`` style."""
-    params = {f"model.{k}": v for k, v in spec_dict(spec).items() if k != "activation_options"}
+def model_params(spec: ModelSpec, train: TrainConfig, data_meta: Mapping) -> dict[str, Any]:
+    """Everything that defines a trained model, flattened ``train.lr`` style. The data facts
+    come from the prepared data's meta (what it is, not where it was read from)."""
+    params = {f"model.{k}": v for k, v in spec.to_dict().items() if k != "activation_options"}
     params.update({f"activation.{k}": v for k, v in spec.options.items()})
-    params.update({f"train.{k}": v for k, v in dataclasses.asdict(cfg.train).items()})
-    params.update({f"data.{k}": v for k, v in dataclasses.asdict(cfg.data).items()})
-    params["data.checksum"] = data_meta["checksum"]
+    params.update({f"train.{k}": v for k, v in dataclasses.asdict(train).items()})
+    norm = data_meta["normalization"]
+    params.update(
+        {
+            "data.dataset": data_meta["dataset"],
+            "data.val_size": data_meta["sizes"]["val"],
+            "data.split_seed": data_meta["split"]["seed"],
+            "data.normalization": norm["mode"],
+            "data.mean": norm["mean"],
+            "data.std": norm["std"],
+            "data.checksum": data_meta["checksum"],
+        }
+    )
     return params
 
 
-def run_key(cfg: Config, spec: ModelSpec, data_meta: Mapping) -> str:
-    return _hash(model_params(cfg, spec, data_meta))
+def run_key(model_params: Mapping[str, Any]) -> str:
+    return _hash(dict(model_params))
 
 
 def _context_tags() -> dict[str, str]:
@@ -115,31 +130,29 @@ def _context_tags() -> dict[str, str]:
     return tags
 
 
-def _find(exp_id: str, key: str) -> list[str]:
-    runs = client().search_runs(
-        [exp_id], f"tags.`{KEY_TAG}` = '{key}'", run_view_type=ViewType.ACTIVE_ONLY,
+def _find(exp_id: str, key: str) -> list:
+    """Live runs with this key, newest first."""
+    from mlflow.entities import ViewType
+
+    return client().search_runs(
+        [exp_id],
+        f"tags.`{KEY_TAG}` = '{key}'",
+        run_view_type=ViewType.ACTIVE_ONLY,
         order_by=["attributes.start_time DESC"],
     )
-    return [r.info.run_id for r in runs]
 
 
-def open_run(
-    experiment: str, key: str, name: str, *, kind: str, params: Mapping[str, Any],
-    tags: Mapping[str, str] = (), replace: bool = False,
-) -> str:
-    """The live run with this key: found, or created with params and tags.
-
-    ``replace`` soft-deletes earlier runs with the key first (``mlflow runs restore`` brings one
-    back), so the UI shows one live row per key.
-    """
-    exp_id = experiment_id(experiment)
-    existing = _find(exp_id, key)
-    if existing and not replace:
-        set_tags(existing[0], _context_tags())
-        return existing[0]
-    for run_id in existing:
+def _delete(run_ids: Iterable[str], name: str) -> None:
+    for run_id in run_ids:
         client().delete_run(run_id)
-        log.info("soft-deleted earlier MLflow run %s of %s", run_id, name)
+        log.info(
+            "soft-deleted MLflow run %s of %s (mlflow runs restore brings it back)", run_id, name
+        )
+
+
+def _create(exp_id: str, key: str, name: str, kind: str, params: Mapping, tags: Mapping) -> str:
+    from mlflow.entities import Param
+
     all_tags = {KEY_TAG: key, KIND_TAG: kind, **dict(tags), **_context_tags()}
     run = client().create_run(exp_id, run_name=name, tags=all_tags)
     client().log_batch(
@@ -148,41 +161,134 @@ def open_run(
     return run.info.run_id
 
 
-def model_run(experiment: str, model_config: Mapping, *, replace: bool = False) -> str:
-    """The run of a trained model, from the ``models/<model>/config.json`` that train wrote.
+def open_run(
+    experiment: str,
+    key: str,
+    name: str,
+    *,
+    kind: str,
+    params: Mapping[str, Any],
+    tags: Mapping[str, str] = (),
+    replace: bool = False,
+) -> str:
+    """The live run with this key: found, or created with params and tags.
+
+    ``replace`` soft-deletes earlier runs with the key first (``mlflow runs restore`` brings one
+    back), so the UI shows one live row per key.
+    """
+    exp_id = experiment_id(experiment)
+    found = _find(exp_id, key)
+    usable = [r.info.run_id for r in found if r.info.status not in ("FAILED", "KILLED")]
+    if usable and not replace:
+        set_tags(usable[0], _context_tags())
+        return usable[0]
+    _delete([r.info.run_id for r in found] if replace else [], name)
+    return _create(exp_id, key, name, kind, params, tags)
+
+
+def _model_tags(record: ModelRecord) -> dict[str, str]:
+    return {"activation": record.spec.activation, "architecture": record.spec.architecture}
+
+
+def model_run(experiment: str, record: ModelRecord) -> str:
+    """The run of a trained model, from the record that train wrote (``models/<m>/record.json``).
 
     Later stages find it by the key recorded there, and create it with the same params and
     tags if it is missing (e.g. DVC restored the model from its run-cache on another machine).
     """
     return open_run(
-        experiment, model_config["run_key"], model_config["name"], kind="model",
-        params=model_config["mlflow_params"],
-        tags={"activation": model_config["activation"],
-              "architecture": model_config["architecture"]},
-        replace=replace,
+        experiment,
+        record.run_key,
+        record.spec.name,
+        kind="model",
+        params=record.mlflow_params,
+        tags=_model_tags(record),
     )
 
 
+def start_training_run(experiment: str, record: ModelRecord) -> str:
+    """A new run for one training of this model. Earlier runs with its key stay live until
+    ``settle_training_run``: a training that fails loses nothing that was complete."""
+    exp_id = experiment_id(experiment)
+    return _create(
+        exp_id, record.run_key, record.spec.name, "model", record.mlflow_params, _model_tags(record)
+    )
+
+
+def settle_training_run(
+    experiment: str, run_id: str, record: ModelRecord, checkpoint_sha256: str
+) -> str:
+    """After a finished training, keep one live run for the model and return it.
+
+    If an earlier finished run of the same key holds the same checkpoint bytes, DVC will skip
+    the later stages (their inputs are identical), so that complete run stays the model's run
+    and the new one, with the same per-epoch numbers, is soft-deleted. Otherwise the earlier
+    runs are soft-deleted and the new one is the model's run.
+    """
+    set_tags(run_id, {CHECKPOINT_TAG: checkpoint_sha256})
+    earlier = [
+        r for r in _find(experiment_id(experiment), record.run_key) if r.info.run_id != run_id
+    ]
+    same = [
+        r
+        for r in earlier
+        if r.info.status == "FINISHED" and r.data.tags.get(CHECKPOINT_TAG) == checkpoint_sha256
+    ]
+    if same:
+        keep = same[0].info.run_id
+        _delete(
+            [r.info.run_id for r in earlier if r.info.run_id != keep] + [run_id], record.spec.name
+        )
+        set_tags(keep, _context_tags())
+        return keep
+    _delete([r.info.run_id for r in earlier], record.spec.name)
+    return run_id
+
+
 def set_tags(run_id: str, tags: Mapping[str, str]) -> None:
+    from mlflow.entities import RunTag
+
     client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
 
 def log_metrics(run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+    log_rows(run_id, [{**metrics, "step": step}], step_key="step")
+
+
+def log_rows(
+    run_id: str,
+    rows: Iterable[Mapping[str, float]],
+    step_key: str = "epoch",
+    *,
+    only_changed: bool = False,
+) -> None:
+    """Per-step metrics from table rows: every column but ``step_key`` at step=row[step_key].
+
+    ``only_changed`` skips a column whose history in the run already holds exactly these
+    values at these steps, so that a stage rerun with the same numbers adds no duplicates.
+    """
+    from mlflow.entities import Metric
+
+    rows = list(rows)
+    columns = [k for k in rows[0] if k != step_key] if rows else []
+    if only_changed:
+        columns = [
+            k
+            for k in columns
+            if _history(run_id, k) != {int(row[step_key]): float(row[k]) for row in rows}
+        ]
     now = int(time.time() * 1000)
-    batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+    batch = [Metric(k, float(row[k]), now, int(row[step_key])) for row in rows for k in columns]
     for start in range(0, len(batch), 1000):  # MLflow's log_batch limit
         client().log_batch(run_id, metrics=batch[start : start + 1000])
 
 
-def log_rows(run_id: str, rows: Iterable[Mapping[str, float]], step_key: str = "epoch") -> None:
-    """Per-step metrics from table rows: every column but ``step_key`` at step=row[step_key]."""
-    now = int(time.time() * 1000)
-    batch = [
-        Metric(k, float(v), now, int(row[step_key]))
-        for row in rows for k, v in row.items() if k != step_key
-    ]
-    for start in range(0, len(batch), 1000):
-        client().log_batch(run_id, metrics=batch[start : start + 1000])
+def _history(run_id: str, key: str) -> dict[int, float]:
+    """The latest value per step of one metric of a run."""
+    latest = {}
+    for m in sorted(client().get_metric_history(run_id, key), key=lambda m: m.timestamp):
+        latest[m.step] = m.value
+    return latest
 
 
 def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     return header + array.tobytes()
 
 
@@ -32,8 +37,9 @@ def make_arrays(n_train: int, n_test: int, seed: int = 0) -> dict[str, np.ndarra
     return out
 
 
-def write_mirror(directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = True,
-                 seed: int = 0) -> dict[str, np.ndarray]:
+def write_mirror(
+    directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = True, seed: int = 0
+) -> dict[str, np.ndarray]:
     directory.mkdir(parents=True, exist_ok=True)
     arrays = make_arrays(n_train, n_test, seed)
     for name, array in arrays.items():

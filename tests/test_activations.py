@@ -22,8 +22,12 @@ def test_every_registered_activation_has_a_reference():
 
 
 def inputs(dtype=torch.float32):
-    x = torch.cat([torch.randn(1000, generator=torch.Generator().manual_seed(0)) * 5,
-                   torch.tensor([0.0, -0.0, 1e-8, -1e-8, 50.0, -50.0, 200.0, -200.0])])
+    x = torch.cat(
+        [
+            torch.randn(1000, generator=torch.Generator().manual_seed(0)) * 5,
+            torch.tensor([0.0, -0.0, 1e-8, -1e-8, 50.0, -50.0, 200.0, -200.0]),
+        ]
+    )
     return x.to(dtype).requires_grad_()
 
 
@@ -70,4 +74,6 @@ def test_bad_options_raise(name, options):
 def test_options_are_used():
     x = torch.tensor([-2.0])
     assert make_activation("leakyrelu", {"alpha": 0.3})(x).item() == pytest.approx(-0.6)
-    assert make_activation("elu", {"alpha": 2.0})(x).item() == pytest.approx(2 * (torch.exp(x) - 1).item())
+    assert make_activation("elu", {"alpha": 2.0})(x).item() == pytest.approx(
+        2 * (torch.exp(x) - 1).item()
+    )

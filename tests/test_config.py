@@ -1,27 +1,10 @@
-import copy
-
 import pytest
 import yaml
 
 from stages import config
-from stages.config import ConfigError
-
-DEFAULT = yaml.safe_load(open("params.yaml"))
-
-
-def params(**edits):
-    """The default params with dotted-key edits; a value of ... deletes the key."""
-    raw = copy.deepcopy(DEFAULT)
-    for dotted, value in edits.items():
-        *parents, last = dotted.split("__")
-        node = raw
-        for key in parents:
-            node = node[key]
-        if value is ...:
-            del node[last]
-        else:
-            node[last] = value
-    return raw
+from stages.errors import ConfigError
+from tests.conftest import ROOT
+from tests.conftest import reference_params as params
 
 
 def test_defaults_are_the_reference_configuration():
@@ -31,52 +14,103 @@ def test_defaults_are_the_reference_configuration():
     assert cfg.architectures["base"] == (512, 256, 256, 128)
     assert cfg.architectures["deep"] == (256,) * 5 + (128,) * 5
     assert (cfg.train.lr, cfg.train.momentum, cfg.train.batch_size) == (0.01, 0.9, 256)
-    assert (cfg.train.max_epochs, cfg.train.patience, cfg.train.seed) == (50, 7, 42)
+    assert (cfg.train.max_epochs, cfg.train.patience, cfg.models.seeds) == (50, 7, (42,))
     assert cfg.activation_options["leakyrelu"] == {"alpha": 0.1}
-    assert [m.name for m in cfg.models()][:3] == ["sigmoid-base", "sigmoid-deep", "tanh-base"]
-    assert cfg.model("relu-deep").hidden_sizes == cfg.architectures["deep"]
+    assert cfg.model_names()[:3] == ["sigmoid-base-42", "sigmoid-deep-42", "tanh-base-42"]
+    assert cfg.model_spec("relu-deep-42").hidden_sizes == cfg.architectures["deep"]
 
 
-@pytest.mark.parametrize("edits,expected", [
-    ({"models__activations": ["relu", "gelu"]}, r"models.activations: unknown name 'gelu'; use any of sigmoid"),
-    ({"models__activations": []}, r"models.activations: \[\] must be a non-empty list"),
-    ({"data__dataset": "cifar10"}, r"data.dataset: 'cifar10' is not allowed; use one of fashion_mnist, mnist"),
-    ({"architectures__base": []}, r"architectures.base: \[\] must be a non-empty list of hidden widths"),
-    ({"architectures__base": [512, 0]}, r"architectures.base: width 0 must be a positive integer"),
-    ({"architectures__base": [512, -3]}, r"architectures.base: width -3 must be a positive integer"),
-    ({"architectures__base": [512, 2.5]}, r"width 2.5 must be a positive integer"),
-    ({"train__lr": 0}, r"train.lr: 0 must be > 0"),
-    ({"train__lr": -0.1}, r"train.lr: -0.1 must be > 0"),
-    ({"train__lr": "fast"}, r"train.lr: 'fast' must be a number"),
-    ({"train__patience": 0}, r"train.patience: 0 must be >= 1"),
-    ({"train__batch_size": 0}, r"train.batch_size: 0 must be >= 1"),
-    ({"train__max_epochs": True}, r"train.max_epochs: True must be an integer"),
-    ({"train__device": "tpu"}, r"train.device: 'tpu' is not allowed; use one of auto, cpu, cuda"),
-    ({"train__optimizer": "rmsprop"}, r"train.optimizer: 'rmsprop' is not allowed; use one of sgd, adam"),
-    ({"train__lr": ...}, r"train.lr: missing key in params.yaml"),
-    ({"data": ...}, r"data: missing key in params.yaml"),
-    ({"train__learning_rate": 0.1}, r"train.learning_rate: unknown key \(a typo\?\)"),
-    ({"probes__saturation_eps": 0}, r"probes.saturation_eps: 0 must be > 0"),
-    ({"probes__saturation_eps": -1e-3}, r"probes.saturation_eps: -0.001 must be > 0"),
-    ({"probes__saturation_eps": 1.5}, r"probes.saturation_eps: 1.5 must be < 1"),
-    ({"probes__batch_size": 0}, r"probes.batch_size: 0 must be >= 1"),
-    ({"train__dynamics_subset": 0}, r"train.dynamics_subset: 0 must be >= 1"),
-    ({"activation_options__leakyrelu": {"alpha": -1}}, r"activation_options.leakyrelu: .*alpha must be >= 0"),
-    ({"activation_options__elu": {"alpha": 0}}, r"activation_options.elu: .*alpha must be > 0"),
-    ({"activation_options__relu": {"alpha": 0.1}}, r"activation_options.relu.alpha: unknown option for relu; allowed: none"),
-    ({"activation_options__tanh": ...}, r"activation_options.tanh: missing; every activation"),
-    ({"activation_options__gelu": {}}, r"activation_options.gelu: unknown activation"),
-    ({"models__architectures": ["base", "huge"]}, r"architectures.huge: missing key"),
-    ({"models__architectures": ["base-2"]}, r"models.architectures: 'base-2' must be a name of \[a-z0-9_\]"),
-    ({"models__architectures": ["base", "base"]}, r"lists a name twice"),
-    ({"data__std": 0}, r"data.std: 0 must be > 0"),
-    ({"data__val_size": 0}, r"data.val_size: 0 must be >= 1"),
-    ({"mlflow__experiment": ""}, r"mlflow.experiment: '' must be a non-empty string"),
-    ({"plot__dpi": 5}, r"plot.dpi: 5 must be >= 20"),
-    ({"models__extra_seeds": [43, 43]}, r"models.extra_seeds: \[43, 43\] must be a list of distinct integers"),
-    ({"models__extra_seeds": [-1]}, r"models.extra_seeds: \[-1\] must be a list of distinct integers >= 0"),
-    ({"models__extra_seeds": [42]}, r"models.extra_seeds: 42 is train.seed already"),
-])
+@pytest.mark.parametrize(
+    "edits,expected",
+    [
+        (
+            {"models__activations": ["relu", "gelu"]},
+            r"models.activations: unknown name 'gelu'; use any of sigmoid",
+        ),
+        ({"models__activations": []}, r"models.activations: \[\] must be a non-empty list"),
+        (
+            {"data__dataset": "cifar10"},
+            r"data.dataset: 'cifar10' is not allowed; use one of fashion_mnist, mnist",
+        ),
+        (
+            {"architectures__base": []},
+            r"architectures.base: \[\] must be a non-empty list of hidden widths",
+        ),
+        (
+            {"architectures__base": [512, 0]},
+            r"architectures.base: width 0 must be a positive integer",
+        ),
+        (
+            {"architectures__base": [512, -3]},
+            r"architectures.base: width -3 must be a positive integer",
+        ),
+        ({"architectures__base": [512, 2.5]}, r"width 2.5 must be a positive integer"),
+        ({"train__lr": 0}, r"train.lr: 0 must be > 0"),
+        ({"train__lr": -0.1}, r"train.lr: -0.1 must be > 0"),
+        ({"train__lr": "fast"}, r"train.lr: 'fast' must be a number"),
+        ({"train__patience": 0}, r"train.patience: 0 must be >= 1"),
+        ({"train__batch_size": 0}, r"train.batch_size: 0 must be >= 1"),
+        ({"train__max_epochs": True}, r"train.max_epochs: True must be an integer"),
+        (
+            {"train__device": "tpu"},
+            r"train.device: 'tpu' is not allowed; use one of auto, cpu, cuda",
+        ),
+        (
+            {"train__optimizer": "rmsprop"},
+            r"train.optimizer: 'rmsprop' is not allowed; use one of sgd, adam",
+        ),
+        ({"train__lr": ...}, r"train.lr: missing key in params.yaml"),
+        ({"data": ...}, r"data: missing key in params.yaml"),
+        ({"train__learning_rate": 0.1}, r"train.learning_rate: unknown key \(a typo\?\)"),
+        ({"probes__saturation_eps": 0}, r"probes.saturation_eps: 0 must be > 0"),
+        ({"probes__saturation_eps": -1e-3}, r"probes.saturation_eps: -0.001 must be > 0"),
+        ({"probes__saturation_eps": 1.5}, r"probes.saturation_eps: 1.5 must be < 1"),
+        ({"probes__batch_size": 0}, r"probes.batch_size: 0 must be >= 1"),
+        ({"train__dynamics_subset": 0}, r"train.dynamics_subset: 0 must be >= 1"),
+        (
+            {"activation_options__leakyrelu": {"alpha": -1}},
+            r"activation_options.leakyrelu: .*alpha must be >= 0",
+        ),
+        ({"activation_options__elu": {"alpha": 0}}, r"activation_options.elu: .*alpha must be > 0"),
+        (
+            {"activation_options__relu": {"alpha": 0.1}},
+            r"activation_options.relu.alpha: unknown option for relu; allowed: none",
+        ),
+        ({"activation_options__tanh": ...}, r"activation_options.tanh: missing; every activation"),
+        ({"activation_options__gelu": {}}, r"activation_options.gelu: unknown activation"),
+        ({"models__architectures": ["base", "huge"]}, r"architectures.huge: missing key"),
+        (
+            {"models__architectures": ["base-2"]},
+            r"models.architectures: 'base-2' must be a name of \[a-z0-9_\]",
+        ),
+        ({"models__architectures": ["base", "base"]}, r"lists a name twice"),
+        ({"data__std": 0}, r"data.std: 0 must be > 0"),
+        ({"data__val_size": 0}, r"data.val_size: 0 must be >= 1"),
+        ({"mlflow__experiment": ""}, r"mlflow.experiment: '' must be a non-empty string"),
+        ({"plot__dpi": 5}, r"plot.dpi: 5 must be >= 20"),
+        (
+            {"models__seeds": [43, 43]},
+            r"models.seeds: \[43, 43\] must be a non-empty list of distinct integers",
+        ),
+        (
+            {"models__seeds": [-1]},
+            r"models.seeds: \[-1\] must be a non-empty list of distinct integers >= 0",
+        ),
+        ({"models__seeds": []}, r"models.seeds: \[\] must be a non-empty list"),
+        ({"models__seeds": ...}, r"models.seeds: missing key"),
+        ({"train__lr": "0.1"}, r"train.lr: must be a number, not the string '0.1'"),
+        ({"train__lr": float("inf")}, r"train.lr: inf must be a finite number"),
+        ({"data__std": float("nan")}, r"data.std: nan must be a finite number"),
+        (
+            {"activation_options__elu": {"alpha": "1"}},
+            r"activation_options.elu: .*alpha must be a number, not '1' \(drop the quotes\)",
+        ),
+        (
+            {"architectures__unused": [0]},
+            r"architectures.unused: width 0 must be a positive integer",
+        ),
+    ],
+)
 def test_bad_values_name_key_value_and_fix(edits, expected):
     with pytest.raises(ConfigError, match=expected):
         config.parse(params(**edits))
@@ -91,18 +125,40 @@ def test_cuda_without_gpu_is_rejected(monkeypatch):
 
 
 def test_unknown_model_name():
-    with pytest.raises(ConfigError, match="unknown model 'relu-huge'"):
-        config.parse(params()).model("relu-huge")
-    with pytest.raises(ConfigError, match="unknown model 'relu-base-43'"):
-        config.parse(params()).model("relu-base-43")
+    with pytest.raises(ConfigError, match="model 'relu-huge-42': no architectures.huge"):
+        config.parse(params()).model_spec("relu-huge-42")
+    with pytest.raises(ConfigError, match="model 'relu-base': expected <activation>-<arch"):
+        config.parse(params()).model_spec("relu-base")
+    with pytest.raises(ConfigError, match="model 'gelu-base-42': no activation_options.gelu"):
+        config.parse(params()).model_spec("gelu-base-42")
 
 
-def test_extra_seeds_add_suffixed_models_in_dvc_matrix_order():
-    cfg = config.parse(params(models__activations=["relu", "tanh"], models__architectures=["base"],
-                              models__extra_seeds=[43, 44]))
-    assert cfg.model_names() == ["relu-base", "tanh-base", "relu-base-43", "relu-base-44",
-                                 "tanh-base-43", "tanh-base-44"]
-    assert cfg.model("tanh-base-44").seed == 44 and cfg.model("tanh-base").seed == 42
+def test_seeds_are_a_matrix_axis_in_dvc_order():
+    cfg = config.parse(
+        params(
+            models__activations=["relu", "tanh"],
+            models__architectures=["base"],
+            models__seeds=[42, 43],
+        )
+    )
+    assert cfg.model_names() == ["relu-base-42", "relu-base-43", "tanh-base-42", "tanh-base-43"]
+    assert cfg.model_spec("tanh-base-43").seed == 43 and cfg.model_spec("relu-base-42").seed == 42
+
+
+def test_validation_needs_no_torch():
+    """check_params answers fast: config (and the stage) never import torch for valid params."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stages.check_params, stages.config as c; "
+        "from tests.conftest import reference_params as p; c.parse(p()); "
+        "print(sorted(m for m in ('torch', 'torchvision', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]"
 
 
 def test_not_yaml_and_missing_file(tmp_path):
@@ -119,7 +175,7 @@ def test_stage_main_turns_config_error_into_one_line_and_exit_2(tmp_path, monkey
 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params(train__lr=-1)))
     monkeypatch.chdir(tmp_path)
-    assert train.main(["relu-base"]) == 2
+    assert train.main(["relu-base-42"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: train.lr: -1 must be > 0"]
     assert not (tmp_path / "models").exists() and not (tmp_path / "mlflow.db").exists()

@@ -26,20 +26,26 @@ def test_mirror_is_copied_and_loaded_by_torchvision(tmp_path, gz):
     assert source == str(tmp_path / "mirror")
     raw = data.load_raw(cfg(), raw_root)
     assert torch.equal(raw["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"]))
-    assert torch.equal(raw["test_labels"], torch.from_numpy(arrays["t10k-labels-idx1-ubyte"]).long())
+    assert torch.equal(
+        raw["test_labels"], torch.from_numpy(arrays["t10k-labels-idx1-ubyte"]).long()
+    )
     assert raw["classes"] == torchvision.datasets.MNIST.classes
 
 
 def test_raw_folder_comes_first(tmp_path):
     write_mirror(data.raw_folder("mnist", tmp_path / "raw"), gz=False)
     assert data.fetch(cfg(mirror=str(tmp_path / "nowhere")), tmp_path / "raw") == str(
-        data.raw_folder("mnist", tmp_path / "raw"))
+        data.raw_folder("mnist", tmp_path / "raw")
+    )
 
 
 def test_candidate_order_includes_debian_for_fashion_mnist(tmp_path):
     dirs = data.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path)
-    assert dirs == [tmp_path / "FashionMNIST" / "raw", data.Path("/m"),
-                    data.Path("/usr/share/datasets/fashion-mnist")]
+    assert dirs == [
+        tmp_path / "FashionMNIST" / "raw",
+        data.Path("/m"),
+        data.Path("/usr/share/datasets/fashion-mnist"),
+    ]
     assert data.candidate_dirs(cfg("mnist"), tmp_path) == [tmp_path / "MNIST" / "raw"]
 
 
@@ -56,10 +62,13 @@ def test_torchvision_download_path_on_a_loopback_mirror(tmp_path, monkeypatch):
     arrays = write_mirror(tmp_path / "www", n_train=300, n_test=50)
     server = serve(tmp_path / "www")
     try:
-        resources = [(f"{n}.gz", hashlib.md5((tmp_path / "www" / f"{n}.gz").read_bytes()).hexdigest())
-                     for n in NAMES]
-        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors",
-                            [f"http://127.0.0.1:{server.server_port}/"])
+        resources = [
+            (f"{n}.gz", hashlib.md5((tmp_path / "www" / f"{n}.gz").read_bytes()).hexdigest())
+            for n in NAMES
+        ]
+        monkeypatch.setattr(
+            torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"]
+        )
         monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
         assert data.fetch(cfg(), tmp_path / "raw") == "torchvision download"
     finally:
@@ -75,7 +84,9 @@ def test_torchvision_download_path_on_a_loopback_mirror(tmp_path, monkeypatch):
     b, meta_b = data.prepare(cfg(), mirrored)
     assert meta_a == meta_b
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert torch.equal(downloaded["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"]))
+    assert torch.equal(
+        downloaded["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"])
+    )
 
 
 def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
@@ -86,7 +97,11 @@ def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("fashion_mnist: no IDX files found in ")
-    for place in (tmp_path / "raw" / "FashionMNIST" / "raw", tmp_path / "empty", tmp_path / "no-debian"):
+    for place in (
+        tmp_path / "raw" / "FashionMNIST" / "raw",
+        tmp_path / "empty",
+        tmp_path / "no-debian",
+    ):
         assert str(place) in message
     assert "apt-get install dataset-fashion-mnist" in message and "data.mirror" in message
 
@@ -98,17 +113,32 @@ def corrupt(tmp_path, name, payload):
     return folder / name
 
 
-@pytest.mark.parametrize("name,payload,expected", [
-    ("train-images-idx3-ubyte", b"\x00\x00", "truncated IDX file"),
-    ("train-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["train-labels-idx1-ubyte"]),
-     "magic number 2049, expected 2051"),
-    ("t10k-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"])[:-5],
-     "bytes for 30 items, expected"),
-    ("t10k-images-idx3-ubyte", idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"][:, :14]),
-     r"item shape \(14, 28\), expected \(28, 28\)"),
-    ("t10k-labels-idx1-ubyte", idx_bytes(make_arrays(120, 29)["t10k-labels-idx1-ubyte"]),
-     "29 labels for 30 images"),
-])
+@pytest.mark.parametrize(
+    "name,payload,expected",
+    [
+        ("train-images-idx3-ubyte", b"\x00\x00", "truncated IDX file"),
+        (
+            "train-images-idx3-ubyte",
+            idx_bytes(make_arrays(120, 30)["train-labels-idx1-ubyte"]),
+            "magic number 2049, expected 2051",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"])[:-5],
+            "bytes for 30 items, expected",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            idx_bytes(make_arrays(120, 30)["t10k-images-idx3-ubyte"][:, :14]),
+            r"item shape \(14, 28\), expected \(28, 28\)",
+        ),
+        (
+            "t10k-labels-idx1-ubyte",
+            idx_bytes(make_arrays(120, 29)["t10k-labels-idx1-ubyte"]),
+            "29 labels for 30 images",
+        ),
+    ],
+)
 def test_corrupt_files_are_named(tmp_path, name, payload, expected):
     path = corrupt(tmp_path, name, payload)
     with pytest.raises(DataError, match=expected) as err:
@@ -146,7 +176,8 @@ def test_prepare_and_load_normalise_like_totensor_normalize(tmp_path):
     (prepared / "meta.json").write_text(data.json.dumps(meta))
     loaded = data.load_prepared("cpu", prepared)
     expected = torchvision.transforms.Normalize((0.5,), (0.5,))(
-        splits["val_images"].float().div(255).unsqueeze(1)).flatten(1)
+        splits["val_images"].float().div(255).unsqueeze(1)
+    ).flatten(1)
     assert torch.equal(loaded.x_val, expected)
 
     computed, meta_c = data.prepare(cfg(normalization="computed"), raw)

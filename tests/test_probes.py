@@ -3,7 +3,7 @@ import torch
 
 from stages import probes
 from stages.activations import make_activation
-from stages.model import MLP
+from stages.mlp import MLP
 
 
 def hand_built(activation, w1, b1, w2=None):
@@ -58,9 +58,16 @@ def test_sigmoid_neuron_saturated_relative_to_its_max_derivative():
     assert ext.saturated(1e-3)[0].tolist() == [False, True]
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("sigmoid", 0.25), ("tanh", 1.0), ("relu", 1.0), ("identity", 1.0), ("swish", 1.0998),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("sigmoid", 0.25),
+        ("tanh", 1.0),
+        ("relu", 1.0),
+        ("identity", 1.0),
+        ("swish", 1.0998),
+    ],
+)
 def test_max_abs_derivative(name, expected):
     assert probes.max_abs_derivative(make_activation(name)) == pytest.approx(expected, abs=1e-4)
 

@@ -1,6 +1,8 @@
 from mlflow.entities import ViewType
 
 from stages import tracking
+from stages.config import ModelSpec
+from stages.io import ModelRecord
 
 
 def test_uri_is_absolute_sqlite_in_dvc_root(monkeypatch, tmp_path):
@@ -22,29 +24,61 @@ def test_uri_falls_back_to_git_top_level(monkeypatch, tmp_path):
 
 
 def model_config(name="relu-base", key="k1"):
-    return {"name": name, "run_key": key, "activation": "relu", "architecture": "base",
-            "mlflow_params": {"train.lr": 0.01, "model.hidden_sizes": [4, 2]}}
+    spec = ModelSpec(name, "relu", (), "base", (4, 2), 42)
+    return ModelRecord(spec, key, {"train.lr": 0.01, "model.hidden_sizes": [4, 2]}, 3000)
 
 
-def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
-    monkeypatch.setenv("DVC_STAGE", "train@relu-base")
-    first = tracking.model_run("exp", model_config(), replace=True)
-    again = tracking.model_run("exp", model_config())
-    assert again == first  # later stages find the run train created
-    second = tracking.model_run("exp", model_config(), replace=True)
-    assert second != first
+def train_once(record, checkpoint_sha):
+    run_id = tracking.start_training_run("exp", record)
+    tracking.finish(run_id)
+    return run_id, tracking.settle_training_run("exp", run_id, record, checkpoint_sha)
+
+
+def live_and_deleted():
     client = tracking.client()
     exp = client.get_experiment_by_name("exp")
     live = client.search_runs([exp.experiment_id])
     deleted = client.search_runs([exp.experiment_id], run_view_type=ViewType.DELETED_ONLY)
-    assert [r.info.run_id for r in live] == [second]
-    assert [r.info.run_id for r in deleted] == [first]  # soft-deleted, restorable
-    run = live[0]
+    return [r.info.run_id for r in live], [r.info.run_id for r in deleted], exp
+
+
+def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_STAGE", "train@relu-base")
+    first, kept = train_once(model_config(), "sha-a")
+    assert kept == first
+    assert tracking.model_run("exp", model_config()) == first  # later stages find it
+    second, kept = train_once(model_config(), "sha-b")  # a retraining that changed the model
+    assert kept == second != first
+    live, deleted, exp = live_and_deleted()
+    assert live == [second]
+    assert deleted == [first]  # soft-deleted, restorable
+    run = tracking.client().get_run(second)
     assert run.info.run_name == "relu-base"
     assert run.data.params["train.lr"] == "0.01"
     assert run.data.tags["activation"] == "relu" and run.data.tags[tracking.KEY_TAG] == "k1"
     assert run.data.tags["dvc.stage.train"] == "train@relu-base"
     assert exp.artifact_location == (tmp_path / "mlruns").as_uri()
+
+
+def test_identical_retraining_keeps_the_complete_run(mlflow_store):
+    """DVC skips evaluate after a bit-identical retraining, so the run that has the test
+    metrics must stay the live one."""
+    first, _ = train_once(model_config(), "sha-a")
+    tracking.log_metrics(tracking.model_run("exp", model_config()), {"test_acc": 0.9})
+    second, kept = train_once(model_config(), "sha-a")
+    assert kept == first
+    live, deleted, _ = live_and_deleted()
+    assert live == [first] and deleted == [second]
+    assert tracking.client().get_run(first).data.metrics["test_acc"] == 0.9
+
+
+def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
+    first, _ = train_once(model_config(), "sha-a")
+    failed = tracking.start_training_run("exp", model_config())
+    tracking.finish(failed, ok=False)
+    live, _, _ = live_and_deleted()
+    assert set(live) == {first, failed}
+    assert tracking.client().get_run(failed).info.status == "FAILED"
 
 
 def test_missing_run_is_created_with_its_params(mlflow_store):
@@ -58,3 +92,16 @@ def test_rows_are_logged_with_steps(mlflow_store):
     tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}])
     history = tracking.client().get_metric_history(run_id, "val_acc")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.7)]
+
+
+def test_rows_logged_again_only_where_they_changed(mlflow_store):
+    run_id = tracking.model_run("exp", model_config())
+    rows = [{"epoch": 0, "dead": 3, "sat": 1}, {"epoch": 1, "dead": 2, "sat": 1}]
+    tracking.log_rows(run_id, rows, only_changed=True)
+    tracking.log_rows(run_id, rows, only_changed=True)  # a rerun with the same numbers
+    rows[1]["sat"] = 5
+    tracking.log_rows(run_id, rows, only_changed=True)
+    client = tracking.client()
+    assert len(client.get_metric_history(run_id, "dead")) == 2
+    sat = sorted(client.get_metric_history(run_id, "sat"), key=lambda m: m.timestamp)
+    assert [(m.step, m.value) for m in sat][-2:] == [(0, 1.0), (1, 5.0)] and len(sat) == 4

@@ -1,17 +1,17 @@
 import torch
 from torch import nn
 
-from stages import model
+from stages import mlp
 from stages.config import ModelSpec
 
 
 def spec(widths=(512, 256, 256, 128), activation="relu", options=(), seed=0):
-    return ModelSpec(f"{activation}-x", activation, options, "x", widths, seed)
+    return ModelSpec(f"{activation}-x-{seed}", activation, options, "x", widths, seed)
 
 
 def test_seed_gives_the_reference_tutorial_weights():
     """UvA tutorial 3 builds Linear, act, ..., Linear in one Sequential after set_seed(42)."""
-    net = model.build(spec(seed=42))
+    net = mlp.build(spec(seed=42))
     torch.manual_seed(42)
     sizes = [784, 512, 256, 256, 128]
     layers = []
@@ -24,8 +24,14 @@ def test_seed_gives_the_reference_tutorial_weights():
 
 
 def test_structure_and_parameter_count():
-    net = model.build(spec((16, 8), "leakyrelu", (("alpha", 0.2),)))
-    assert [type(m).__name__ for m in net.layers] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear"]
+    net = mlp.build(spec((16, 8), "leakyrelu", (("alpha", 0.2),)))
+    assert [type(m).__name__ for m in net.layers] == [
+        "Linear",
+        "LeakyReLU",
+        "Linear",
+        "LeakyReLU",
+        "Linear",
+    ]
     assert net.layers[1].alpha == 0.2
     assert sum(p.numel() for p in net.parameters()) == 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10
     assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
@@ -34,17 +40,17 @@ def test_structure_and_parameter_count():
 
 def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):
     s = spec((16, 8), "elu", (("alpha", 0.5),), seed=1)
-    net = model.build(s)
-    model.save(tmp_path / "best.pt", net.state_dict(), s)
-    loaded = model.load(tmp_path / "best.pt")
+    net = mlp.build(s)
+    mlp.save(tmp_path / "best.pt", net.state_dict(), s)
+    loaded = mlp.load(tmp_path / "best.pt")
     x = torch.randn(4, 784)
     assert torch.equal(loaded(x), net.eval()(x))
     assert loaded.layers[1].alpha == 0.5
 
 
 def test_predict_matches_full_batch():
-    net = model.build(spec((16,)))
+    net = mlp.build(spec((16,)))
     x, y = torch.randn(50, 784), torch.randint(0, 10, (50,))
-    loss, pred = model.predict(net, x, y, batch=7)
+    loss, pred = mlp.predict(net, x, y, batch=7)
     torch.testing.assert_close(torch.tensor(loss), nn.functional.cross_entropy(net(x), y))
     assert torch.equal(pred, net(x).argmax(1))

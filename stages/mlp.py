@@ -1,14 +1,13 @@
-"""The MLP and its checkpoints."""
+"""The MLP, its checkpoints, and batched prediction."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from stages import paths
+from stages import io
 from stages.activations import make_activation
 from stages.config import ModelSpec
 
@@ -50,44 +49,30 @@ def build(spec: ModelSpec) -> MLP:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 4096) -> tuple[float, torch.Tensor]:
+def predict(
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 4096
+) -> tuple[float, torch.Tensor]:
     """Mean cross-entropy on (x, y) and the predicted classes, in eval mode and large batches."""
-    model.eval()
-    loss, predictions = 0.0, []
+    net.eval()
+    loss = torch.zeros((), device=x.device, dtype=torch.float64)
+    predictions = []
     for start in range(0, len(x), batch):
-        logits = model(x[start : start + batch])
-        loss += nn.functional.cross_entropy(logits, y[start : start + batch], reduction="sum").item()
+        logits = net(x[start : start + batch])
+        loss += nn.functional.cross_entropy(logits, y[start : start + batch], reduction="sum")
         predictions.append(logits.argmax(1))
-    return loss / len(x), torch.cat(predictions)
-
-
-def spec_dict(spec: ModelSpec) -> dict:
-    return {
-        "name": spec.name,
-        "activation": spec.activation,
-        "activation_options": spec.options,
-        "architecture": spec.architecture,
-        "hidden_sizes": list(spec.hidden_sizes),
-        "seed": spec.seed,
-    }
+    return loss.item() / len(x), torch.cat(predictions)
 
 
 def save(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec) -> None:
     """Weights (moved to the CPU) with the spec that rebuilds their network."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in state_dict.items()}
-    torch.save({"spec": spec_dict(spec), "state_dict": state}, path)
+    io.save_torch(path, {"spec": spec.to_dict(), "state_dict": state})
 
 
 def load(path: Path, device: torch.device | str = "cpu") -> MLP:
     """Rebuild the MLP from the spec stored beside its weights."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    spec = checkpoint["spec"]
-    model = MLP(tuple(spec["hidden_sizes"]), spec["activation"], spec["activation_options"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device).eval()
-
-
-def read_config(model: str) -> dict:
-    """``models/<model>/config.json``: the spec, parameter count, MLflow run key and params."""
-    return json.loads(paths.model_config(model).read_text())
+    checkpoint = io.load_torch(path)
+    spec = ModelSpec.from_dict(checkpoint["spec"])
+    net = MLP(spec.hidden_sizes, spec.activation, spec.options)
+    net.load_state_dict(checkpoint["state_dict"])
+    return net.to(device).eval()

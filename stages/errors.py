@@ -1,0 +1,13 @@
+"""The errors a user can cause, importable by every layer without torch or torchvision.
+
+Each stage's ``main`` turns them into one line on stderr and exit code 2 (``stages.cli``).
+"""
+
+
+class ConfigError(ValueError):
+    """A value in params.yaml that the pipeline cannot use; the message names the key, the
+    value and what is allowed."""
+
+
+class DataError(RuntimeError):
+    """Data that cannot be found or read; the message names the file or dataset and the fix."""

@@ -1,0 +1,228 @@
+"""dvc.yaml must name every module a stage imports and every params key it reads.
+
+A missing code dep means an edit to that module does not rerun the stage, and results silently
+come from old code; a missing params key means an edit of it is ignored. Both are checked
+against what the code really does: the import closure by ``ast`` (no execution), the params by
+running every stage in-process on a tiny config through a config that records each key read.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import config
+from tests.conftest import ROOT, tiny_params
+from tests.idx import write_mirror
+
+STAGES = ROOT / "stages"
+DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+# The one read a stage does not declare: where train logs its run does not change the model,
+# so renaming the MLflow experiment must not retrain (stages/train.py says so where it reads it).
+UNDECLARED_ON_PURPOSE = {"train": {"mlflow.experiment"}}
+
+
+def stage_module(stage: str) -> str:
+    (module,) = re.findall(r"python -m stages\.(\w+)", DVC_YAML[stage]["cmd"])
+    return module
+
+
+def imports(module: str) -> set[str]:
+    """Modules of ``stages/`` that ``stages/<module>.py`` imports, at any depth of its code."""
+    tree = ast.parse((STAGES / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("stages.")}
+        elif isinstance(node, ast.ImportFrom) and node.module == "stages":
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stages."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+def closure(module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo += sorted(imports(current))
+    return seen
+
+
+def declared_modules(stage: str) -> set[str]:
+    deps = [d if isinstance(d, str) else next(iter(d)) for d in DVC_YAML[stage]["deps"]]
+    return {Path(d).stem for d in deps if d.startswith("stages/") and d.endswith(".py")}
+
+
+def test_stages_package_marker_holds_no_code():
+    """``stages/__init__.py`` runs on every import but is in no stage's deps: it must hold no
+    code (a docstring at most) that could change an output."""
+    body = ast.parse((STAGES / "__init__.py").read_text()).body
+    assert all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+
+
+@pytest.mark.parametrize("stage", sorted(DVC_YAML))
+def test_every_imported_module_is_a_dep(stage):
+    needed, declared = closure(stage_module(stage)), declared_modules(stage)
+    missing = sorted(needed - declared)
+    assert not missing, f"stage {stage}: dvc.yaml deps lack " + ", ".join(
+        f"stages/{m}.py" for m in missing
+    )
+    extra = sorted(declared - needed)
+    assert not extra, f"stage {stage}: dvc.yaml deps list modules it never imports: {extra}"
+
+
+def test_no_stage_imports_another_stage():
+    stage_modules = {stage_module(s) for s in DVC_YAML}
+    for module in stage_modules:
+        assert not (imports(module) & stage_modules), module
+
+
+def test_the_check_catches_a_removed_dep(monkeypatch):
+    """Proof that the test above can fail: drop io from dead_neurons' deps."""
+    stage = dict(DVC_YAML["dead_neurons"])
+    stage["deps"] = [d for d in stage["deps"] if d != "stages/io.py"]
+    monkeypatch.setitem(DVC_YAML, "dead_neurons", stage)
+    with pytest.raises(
+        AssertionError, match=r"stage dead_neurons: dvc.yaml deps lack stages/io.py"
+    ):
+        test_every_imported_module_is_a_dep("dead_neurons")
+
+
+# --- params ----------------------------------------------------------------------------------
+
+
+class _RecordingMapping(dict):
+    """A params mapping (architectures, activation_options) that records which keys are read."""
+
+    def __init__(self, data: Mapping, path: str, seen: set[str]) -> None:
+        super().__init__(data)
+        self._path, self._seen = path, seen
+
+    def __getitem__(self, key):
+        self._seen.add(f"{self._path}.{key}")
+        return super().__getitem__(key)
+
+    def _whole(self):
+        self._seen.add(self._path)
+
+    def __iter__(self):
+        self._whole()
+        return super().__iter__()
+
+    def items(self):
+        self._whole()
+        return super().items()
+
+    def values(self):
+        self._whole()
+        return super().values()
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+def recording(obj, seen: set[str], path: str = ""):
+    """A copy of a config dataclass whose field reads add the params key to ``seen``."""
+    names = {f.name for f in dataclasses.fields(obj)}
+
+    class Recording(type(obj)):
+        def __getattribute__(self, name):
+            value = object.__getattribute__(self, name)
+            if name not in names:
+                return value
+            key = f"{path}.{name}" if path else name
+            if dataclasses.is_dataclass(value):
+                return recording(value, seen, key)
+            if isinstance(value, Mapping):
+                return _RecordingMapping(value, key, seen)
+            seen.add(key)
+            return value
+
+    copy = object.__new__(Recording)
+    for name in names:
+        object.__setattr__(copy, name, getattr(obj, name))
+    return copy
+
+
+def declared_params(stage: str, item: Mapping[str, str]) -> set[str]:
+    params = DVC_YAML[stage].get("params", [])
+    keys = {p if isinstance(p, str) else next(iter(p)) for p in params}
+    return {re.sub(r"\$\{item\.(\w+)\}", lambda m: str(item[m.group(1)]), k) for k in keys}
+
+
+def covered(key: str, declared: set[str]) -> bool:
+    return any(key == d or key.startswith(d + ".") for d in declared)
+
+
+@pytest.fixture(scope="module")
+def params_read(tmp_path_factory):
+    """Run every stage in-process on a tiny config; the params keys each one read."""
+    from stages import check_params, dead_neurons, evaluate, plot, prepare, tracking, train
+
+    root = tmp_path_factory.mktemp("workspace")
+    write_mirror(root / "mirror", n_train=500, n_test=100)
+    raw = tiny_params(root / "mirror", train__max_epochs=2, data__val_size=100)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw))
+    mp = pytest.MonkeyPatch()
+    mp.chdir(root)
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.setattr(tracking, "repo_root", lambda: root)
+    real_load = config.load
+    seen: dict[str, set[str]] = {}
+    model = "relu-tiny-42"
+    runs = [
+        ("check_params", check_params, []),
+        ("prepare", prepare, []),
+        ("train", train, [model]),
+        ("evaluate", evaluate, [model]),
+        ("dead_neurons", dead_neurons, [model]),
+        ("plot", plot, []),
+    ]
+    try:
+        for stage, module, argv in runs:
+            seen[stage] = set()
+            mp.setattr(config, "load", lambda *a, s=seen[stage]: recording(real_load(*a), s))
+            assert module.main(argv) == 0, stage
+    finally:
+        mp.undo()
+    return seen, {"activation": "relu", "arch": "tiny", "seed": "42"}
+
+
+@pytest.mark.parametrize("stage", ["prepare", "train", "evaluate", "dead_neurons", "plot"])
+def test_every_params_key_read_is_declared(params_read, stage):
+    seen, item = params_read
+    declared = declared_params(stage, item)
+    undeclared = sorted(
+        k for k in seen[stage] - UNDECLARED_ON_PURPOSE.get(stage, set()) if not covered(k, declared)
+    )
+    assert not undeclared, f"stage {stage} reads params it does not declare: {undeclared}"
+    unread = sorted(d for d in declared if not any(covered(k, {d}) for k in seen[stage]))
+    assert not unread, f"stage {stage} declares params it never reads: {unread}"
+
+
+def test_check_params_depends_on_the_whole_file(params_read):
+    seen, _ = params_read
+    deps = [d if isinstance(d, str) else next(iter(d)) for d in DVC_YAML["check_params"]["deps"]]
+    assert "params.yaml" in deps and seen["check_params"] == set()  # reads no key: validates all
+
+
+def test_the_check_catches_an_undeclared_param(params_read, monkeypatch):
+    """Proof that the params test can fail: plot without data.dataset (its reference lookup)."""
+    stage = dict(DVC_YAML["plot"])
+    stage["params"] = [p for p in stage["params"] if p != "data.dataset"]
+    monkeypatch.setitem(DVC_YAML, "plot", stage)
+    with pytest.raises(
+        AssertionError,
+        match=r"stage plot reads params it does not declare: "
+        r"\['data.dataset'\]",
+    ):
+        test_every_params_key_read_is_declared(params_read, "plot")
