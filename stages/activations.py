@@ -1,17 +1,26 @@
-"""Activation functions written from their formulas, and the registry that names them.
+"""Activation functions, each in two implementations, and their closed-form derivatives.
 
-Each is a plain elementwise ``nn.Module``; tests check every one against its ``torch.nn``
-counterpart and with ``torch.autograd.gradcheck``. Adding an activation is one class, one
-registry entry here and one entry in ``stages.catalog``, which names its options (the
-constructor's keyword arguments, ``activation_options.<name>`` in params.yaml) and their ranges.
+- ``fused`` (the default, ``train.activation_impl``): PyTorch's own kernels (``torch.tanh``,
+  ``F.silu``, ...), one pass over memory forward and one backward.
+- ``formula``: written from the formulas, as the tutorials teach them; the tests check the
+  fused ones against these (values and gradients, float64, a grid including ±30 and exact 0).
+
+Every activation also has its derivative ``f'(z)`` in closed form (``derivative``), tested
+against autograd, so the probes get f'(z) from the same forward pass without autograd.
+Adding an activation is one class, one registry entry here and one entry in
+``stages.catalog``, which names its options (the constructor's keyword arguments,
+``activation_options.<name>`` in params.yaml) and their ranges.
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from stages.catalog import check_options
+from stages.catalog import IMPLS, check_options
 
 
 def _only(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -27,68 +36,156 @@ def _stable_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.where(positive, 1 / (1 + torch.exp(-_only(positive, x))), e / (1 + e))
 
 
-class Sigmoid(nn.Module):
-    """sigma(x) = 1 / (1 + exp(-x))"""
+class Activation(nn.Module):
+    """An elementwise activation: ``forward`` in one of two implementations, ``derivative``."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _stable_sigmoid(x)
-
-
-class Tanh(nn.Module):
-    """tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)) = 2 sigma(2x) - 1"""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 2 * _stable_sigmoid(2 * x) - 1
-
-
-class ReLU(nn.Module):
-    """relu(x) = max(x, 0); derivative 0 at x = 0, as in torch."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _only(x > 0, x)
-
-
-class LeakyReLU(nn.Module):
-    """leakyrelu(x) = x if x > 0 else alpha * x"""
-
-    def __init__(self, alpha: float = 0.1) -> None:
+    def __init__(self, impl: str = "fused") -> None:
         super().__init__()
-        self.alpha = check_options("leakyrelu", {"alpha": alpha})["alpha"]
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+        self.impl = impl
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x > 0, x, self.alpha * x)
+        return self.fused(x) if self.impl == "fused" else self.formula(x)
+
+    def fused(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def formula(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def derivative(self, z: torch.Tensor) -> torch.Tensor:
+        """f'(z) in closed form (at a kink, the value torch's autograd gives)."""
+        raise NotImplementedError
+
+    def options(self) -> dict[str, float]:
+        return {}
+
+    def max_abs_derivative(self) -> float:
+        """max |f'(z)| over the reals: 0.25 for sigmoid, 1 for tanh/relu, ~1.0998 for swish."""
+        return _max_abs_derivative(type(self), tuple(sorted(self.options().items())))
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return ", ".join([f"{k}={v}" for k, v in self.options().items()] + [f"impl={self.impl}"])
 
 
-class ELU(nn.Module):
-    """elu(x) = x if x > 0 else alpha * (exp(x) - 1)"""
+@functools.cache
+def _max_abs_derivative(cls: type[Activation], options: tuple) -> float:
+    # Once per activation and options: a float64 grid fine enough for every derivative here
+    # (each has its maximum at 0, at the kink, or for swish near 2.4).
+    z = torch.linspace(-30, 30, 60001, dtype=torch.float64)
+    return float(cls(**dict(options)).derivative(z).abs().max())
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+
+class Sigmoid(Activation):
+    """sigma(x) = 1 / (1 + exp(-x));  sigma' = sigma (1 - sigma)"""
+
+    def fused(self, x):
+        return torch.sigmoid(x)
+
+    def formula(self, x):
+        return _stable_sigmoid(x)
+
+    def derivative(self, z):
+        s = torch.sigmoid(z)
+        return s * (1 - s)
+
+
+class Tanh(Activation):
+    """tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)) = 2 sigma(2x) - 1;  tanh' = 1 - tanh²"""
+
+    def fused(self, x):
+        return torch.tanh(x)
+
+    def formula(self, x):
+        return 2 * _stable_sigmoid(2 * x) - 1
+
+    def derivative(self, z):
+        return 1 - torch.tanh(z) ** 2
+
+
+class ReLU(Activation):
+    """relu(x) = max(x, 0); derivative 1[x > 0] (0 at x = 0, as in torch)."""
+
+    def fused(self, x):
+        return torch.relu(x)
+
+    def formula(self, x):
+        return _only(x > 0, x)
+
+    def derivative(self, z):
+        return (z > 0).to(z.dtype)
+
+
+class LeakyReLU(Activation):
+    """leakyrelu(x) = x if x > 0 else alpha * x"""
+
+    def __init__(self, alpha: float = 0.1, impl: str = "fused") -> None:
+        super().__init__(impl)
+        self.alpha = check_options("leakyrelu", {"alpha": alpha})["alpha"]
+
+    def options(self):
+        return {"alpha": self.alpha}
+
+    def fused(self, x):
+        return F.leaky_relu(x, self.alpha)
+
+    def formula(self, x):
+        return torch.where(x > 0, x, self.alpha * x)
+
+    def derivative(self, z):
+        return torch.where(z > 0, torch.ones_like(z), torch.full_like(z, self.alpha))
+
+
+class ELU(Activation):
+    """elu(x) = x if x > 0 else alpha * (exp(x) - 1);  elu'(x) = alpha exp(x) for x <= 0"""
+
+    def __init__(self, alpha: float = 1.0, impl: str = "fused") -> None:
+        super().__init__(impl)
         self.alpha = check_options("elu", {"alpha": alpha})["alpha"]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def options(self):
+        return {"alpha": self.alpha}
+
+    def fused(self, x):
+        return F.elu(x, self.alpha)
+
+    def formula(self, x):
         positive = x > 0  # the unused branch must not overflow for large positive x
         return torch.where(positive, x, self.alpha * torch.expm1(_only(~positive, x)))
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+    def derivative(self, z):
+        positive = z > 0
+        return torch.where(
+            positive, torch.ones_like(z), self.alpha * torch.exp(_only(~positive, z))
+        )
 
 
-class Swish(nn.Module):
-    """swish(x) = x * sigma(x)  (SiLU)"""
+class Swish(Activation):
+    """swish(x) = x * sigma(x) (SiLU);  swish' = sigma (1 + x (1 - sigma))"""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def fused(self, x):
+        return F.silu(x)
+
+    def formula(self, x):
         return x * _stable_sigmoid(x)
 
+    def derivative(self, z):
+        s = torch.sigmoid(z)
+        return s * (1 + z * (1 - s))
 
-class Identity(nn.Module):
+
+class Identity(Activation):
     """identity(x) = x: the linear control; the whole MLP collapses to one linear map."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def fused(self, x):
         return x
+
+    def formula(self, x):
+        return x
+
+    def derivative(self, z):
+        return torch.ones_like(z)
 
 
 class _ReLUFunction(torch.autograd.Function):
@@ -106,14 +203,15 @@ class _ReLUFunction(torch.autograd.Function):
         return grad_output * positive.to(grad_output.dtype)
 
 
-class ReLUCustom(nn.Module):
-    """relu(x) through ``torch.autograd.Function`` with the derivative 1[x > 0] written by hand."""
+class ReLUCustom(ReLU):
+    """relu(x) through ``torch.autograd.Function`` with the derivative 1[x > 0] written by hand,
+    in both implementations: the point of this one is the hand-written backward."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x):
         return _ReLUFunction.apply(x)
 
 
-REGISTRY: dict[str, type[nn.Module]] = {
+REGISTRY: dict[str, type[Activation]] = {
     "sigmoid": Sigmoid,
     "tanh": Tanh,
     "relu": ReLU,
@@ -125,6 +223,6 @@ REGISTRY: dict[str, type[nn.Module]] = {
 }
 
 
-def make_activation(name: str, options: dict | None = None) -> nn.Module:
+def make_activation(name: str, options: dict | None = None, impl: str = "fused") -> Activation:
     """The activation ``name`` with its options; KeyError/TypeError/ValueError on bad input."""
-    return REGISTRY[name](**(options or {}))
+    return REGISTRY[name](**(options or {}), impl=impl)

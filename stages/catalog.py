@@ -9,6 +9,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+# How an activation is computed (train.activation_impl): PyTorch's fused kernels, or the
+# tutorials' formulas written out op by op; the same function either way.
+IMPLS = ("fused", "formula")
+
 
 @dataclass(frozen=True)
 class Option:

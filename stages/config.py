@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from stages.catalog import ACTIVATIONS
+from stages.catalog import ACTIVATIONS, IMPLS
 from stages.errors import ConfigError
 from stages.params_reader import NAME, Section, activation_options, widths
 
@@ -54,6 +54,7 @@ class TrainConfig:
     max_epochs: int
     patience: int
     device: str
+    activation_impl: str
     dynamics_subset: int
 
 
@@ -204,6 +205,7 @@ def parse(raw: Any) -> Config:
         max_epochs=t.integer("max_epochs", minimum=1),
         patience=t.integer("patience", minimum=1),
         device=t.choice("device", DEVICES),
+        activation_impl=t.choice("activation_impl", IMPLS),
         dynamics_subset=t.integer("dynamics_subset", minimum=1),
     )
     t.done()

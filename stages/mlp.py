@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from stages import io
-from stages.activations import make_activation
+from stages.activations import Activation, make_activation
 from stages.config import ModelSpec
 
 IN_FEATURES = 28 * 28
@@ -18,14 +18,16 @@ NUM_CLASSES = 10
 class MLP(nn.Module):
     """784 -> Linear, activation per hidden width -> Linear -> 10 logits."""
 
-    def __init__(self, hidden_sizes: tuple[int, ...], activation: str, options: dict) -> None:
+    def __init__(
+        self, hidden_sizes: tuple[int, ...], activation: str, options: dict, impl: str = "fused"
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         previous = IN_FEATURES
         # Layers are created in this order (Linear, activation, Linear, ...) so that a seed set
         # just before construction gives the same weights as the reference tutorial's network.
         for width in hidden_sizes:
-            layers += [nn.Linear(previous, width), make_activation(activation, options)]
+            layers += [nn.Linear(previous, width), make_activation(activation, options, impl)]
             previous = width
         layers.append(nn.Linear(previous, NUM_CLASSES))
         self.layers = nn.Sequential(*layers)
@@ -36,16 +38,16 @@ class MLP(nn.Module):
     def linears(self) -> list[nn.Linear]:
         return [m for m in self.layers if isinstance(m, nn.Linear)]
 
-    def hidden(self) -> list[tuple[nn.Linear, nn.Module]]:
+    def hidden(self) -> list[tuple[nn.Linear, Activation]]:
         """(linear, activation) per hidden layer."""
         mods = list(self.layers)
         return [(mods[i], mods[i + 1]) for i in range(0, len(mods) - 1, 2)]
 
 
-def build(spec: ModelSpec) -> MLP:
+def build(spec: ModelSpec, impl: str = "fused") -> MLP:
     """Seeded right before construction, on the CPU, so weights match on every device."""
     torch.manual_seed(spec.seed)
-    return MLP(spec.hidden_sizes, spec.activation, spec.options)
+    return MLP(spec.hidden_sizes, spec.activation, spec.options, impl)
 
 
 @torch.no_grad()
@@ -63,16 +65,17 @@ def predict(
     return loss.item() / len(x), torch.cat(predictions)
 
 
-def save(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec) -> None:
-    """Weights (moved to the CPU) with the spec that rebuilds their network."""
+def save(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec, impl: str) -> None:
+    """Weights (moved to the CPU) with the spec and activation implementation that rebuild
+    their network exactly."""
     state = {k: v.detach().cpu() for k, v in state_dict.items()}
-    io.save_torch(path, {"spec": spec.to_dict(), "state_dict": state})
+    io.save_torch(path, {"spec": spec.to_dict(), "activation_impl": impl, "state_dict": state})
 
 
 def load(path: Path, device: torch.device | str = "cpu") -> MLP:
     """Rebuild the MLP from the spec stored beside its weights."""
     checkpoint = io.load_torch(path)
     spec = ModelSpec.from_dict(checkpoint["spec"])
-    net = MLP(spec.hidden_sizes, spec.activation, spec.options)
+    net = MLP(spec.hidden_sizes, spec.activation, spec.options, checkpoint["activation_impl"])
     net.load_state_dict(checkpoint["state_dict"])
     return net.to(device).eval()

@@ -14,19 +14,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from stages.mlp import MLP
 
 LOG10_RANGE = (-12.0, 2.0)  # histogram range of log10|gradient|; smaller values land in bin 0
-
-
-def max_abs_derivative(activation: nn.Module) -> float:
-    """max |f'(z)| over a fine grid (0.25 for sigmoid, 1 for tanh/relu, ~1.1 for swish)."""
-    with torch.enable_grad():
-        z = torch.linspace(-30, 30, 60001, dtype=torch.float64, requires_grad=True)
-        (d,) = torch.autograd.grad(activation(z).sum(), z)
-    return float(d.abs().max())
 
 
 @dataclass
@@ -44,28 +35,25 @@ class NeuronExtremes:
 
 
 @torch.no_grad()
-def neuron_extremes(model: MLP, x: torch.Tensor, batch_size: int) -> NeuronExtremes:
-    """One pass over ``x`` with frozen weights, all hidden layers at once."""
-    was_training = model.training
-    model.eval()
-    hidden = model.hidden()
-    scale = [max_abs_derivative(act) for _, act in hidden]
+def neuron_extremes(net: MLP, x: torch.Tensor, batch_size: int) -> NeuronExtremes:
+    """One frozen forward over ``x``, all hidden layers at once: each layer's outputs and its
+    closed-form f'(z) come from the same pre-activations, no autograd."""
+    was_training = net.training
+    net.eval()
+    hidden = net.hidden()
     max_out = [torch.zeros(lin.out_features, device=x.device) for lin, _ in hidden]
     max_der = [torch.zeros(lin.out_features, device=x.device) for lin, _ in hidden]
     for start in range(0, len(x), batch_size):
         h = x[start : start + batch_size]
         for i, (linear, activation) in enumerate(hidden):
             z = linear(h)
-            with torch.enable_grad():
-                z_ = z.detach().requires_grad_()
-                a = activation(z_)
-                # Elementwise activations: the gradient of the sum is f'(z) at every entry.
-                (d,) = torch.autograd.grad(a.sum(), z_)
-            h = a.detach()
-            max_out[i] = torch.maximum(max_out[i], h.abs().amax(0))
-            max_der[i] = torch.maximum(max_der[i], d.abs().amax(0) / scale[i])
-    model.train(was_training)
-    return NeuronExtremes(max_out, max_der)
+            h = activation(z)
+            torch.maximum(max_out[i], h.abs().amax(0), out=max_out[i])
+            torch.maximum(max_der[i], activation.derivative(z).abs().amax(0), out=max_der[i])
+    net.train(was_training)
+    # max(a / s) == max(a) / s exactly: division by a positive number is monotonic.
+    scale = [act.max_abs_derivative() for _, act in hidden]
+    return NeuronExtremes(max_out, [m / s for m, s in zip(max_der, scale, strict=True)])
 
 
 def count_summary(masks: list[torch.Tensor]) -> dict:
@@ -105,12 +93,12 @@ def tensor_summary(values: torch.Tensor) -> dict:
     }
 
 
-def gradient_flow(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> list[dict]:
+def gradient_flow(net: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> list[dict]:
     """Cross-entropy weight gradients per Linear layer on one batch: summary and histograms."""
-    model.zero_grad()
-    F.cross_entropy(model(x), y).backward()
+    net.zero_grad()
+    F.cross_entropy(net(x), y).backward()
     layers = []
-    for i, linear in enumerate(model.linears(), start=1):
+    for i, linear in enumerate(net.linears(), start=1):
         g = linear.weight.grad.detach()
         log_abs = torch.log10(g.abs().clamp_min(10 ** LOG10_RANGE[0]))
         layers.append(
@@ -122,16 +110,16 @@ def gradient_flow(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> li
                 "hist": _histogram(g, bins, g.min().item(), g.max().item()),
             }
         )
-    model.zero_grad()
+    net.zero_grad()
     return layers
 
 
 @torch.no_grad()
-def activation_distributions(model: MLP, x: torch.Tensor, bins: int) -> list[dict]:
+def activation_distributions(net: MLP, x: torch.Tensor, bins: int) -> list[dict]:
     """Per hidden layer: histogram and summary of the activation outputs on ``x``."""
-    model.eval()
+    net.eval()
     layers, h = [], x
-    for i, (linear, activation) in enumerate(model.hidden(), start=1):
+    for i, (linear, activation) in enumerate(net.hidden(), start=1):
         h = activation(linear(h))
         summary = tensor_summary(h)
         summary["fraction_zero"] = (h == 0).double().mean().item()
@@ -140,16 +128,17 @@ def activation_distributions(model: MLP, x: torch.Tensor, bins: int) -> list[dic
     return layers
 
 
-def weight_stats(model: MLP) -> dict[str, float]:
+def weight_stats(net: MLP) -> dict[str, float]:
     """Weights and their current gradients of the first and last Linear layer."""
     stats = {}
-    linears = model.linears()
+    linears = net.linears()
     for label, linear in (("first", linears[0]), ("last", linears[-1])):
         w = linear.weight.detach()
-        stats[f"weights/{label}/mean"] = w.mean().item()
-        stats[f"weights/{label}/std"] = w.std().item()
+        stats[f"weights/{label}/mean"] = w.mean()
+        stats[f"weights/{label}/std"] = w.std()
         if linear.weight.grad is not None:
             g = linear.weight.grad.detach()
-            stats[f"grads/{label}/mean_abs"] = g.abs().mean().item()
-            stats[f"grads/{label}/std"] = g.std().item()
-    return stats
+            stats[f"grads/{label}/mean_abs"] = g.abs().mean()
+            stats[f"grads/{label}/std"] = g.std()
+    values = torch.stack(list(stats.values())).tolist()  # one copy to the host, not eight
+    return dict(zip(stats, values, strict=True))

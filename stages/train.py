@@ -25,6 +25,7 @@ from stages.config import ModelSpec, TrainConfig
 from stages.errors import ConfigError
 
 log = logging.getLogger("train")
+EXTREMES_BATCH = 4096  # images per forward of the per-epoch neuron probe
 
 
 @dataclass
@@ -38,9 +39,50 @@ class TrainResult:
 
 
 def make_optimizer(tc: TrainConfig, params) -> torch.optim.Optimizer:
+    # fused: one kernel per parameter for the whole update, on the CPU as on CUDA.
     if tc.optimizer == "adam":
-        return torch.optim.Adam(params, lr=tc.lr)
-    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum)
+        return torch.optim.Adam(params, lr=tc.lr, fused=True)
+    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, fused=True)
+
+
+def train_epoch(
+    net: mlp.MLP,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    order: torch.Tensor,
+    batch_size: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over the full batches of ``order`` (drop_last, as in the reference).
+
+    Returns the summed batch losses and the number of correct predictions as tensors on the
+    device: nothing in the loop waits for the device (no ``.item()`` per batch).
+    """
+    net.train()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for b in range(len(order) // batch_size):
+        idx = order[b * batch_size : (b + 1) * batch_size]
+        targets = y[idx]
+        logits = net(x[idx])
+        loss = F.cross_entropy(logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach()
+        correct += (logits.detach().argmax(1) == targets).sum()
+    return loss_sum, correct
+
+
+def epoch_extras(net: mlp.MLP, splits: data.Splits, subset: torch.Tensor) -> dict:
+    """What each epoch records besides training: weight statistics (with the gradients of the
+    epoch's last batch), validation loss and accuracy, and the per-neuron extremes on the
+    dynamics subset."""
+    weights = probes.weight_stats(net)
+    val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
+    val_acc = (predictions == splits.y_val).double().mean().item()
+    extremes = probes.neuron_extremes(net, subset, EXTREMES_BATCH)
+    return {"weights": weights, "val_loss": val_loss, "val_acc": val_acc, "extremes": extremes}
 
 
 def train_model(
@@ -51,18 +93,18 @@ def train_model(
     on_epoch: Callable[[dict], None] = lambda row: None,
 ) -> TrainResult:
     """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made."""
-    net = mlp.build(spec).to(dev)
+    net = mlp.build(spec, tc.activation_impl).to(dev)
     init_state = copy.deepcopy(net.state_dict())
     optimizer = make_optimizer(tc, net.parameters())
     # Batches are slices of a per-epoch permutation drawn on the CPU: same order on any device.
     generator = torch.Generator().manual_seed(spec.seed)
     x, y = splits.x_train, splits.y_train
     subset = x[: tc.dynamics_subset]  # the split is already a random permutation
-    n_batches = len(x) // tc.batch_size  # drop_last, as in the reference
+    n_batches = len(x) // tc.batch_size
     if n_batches == 0:
         raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
 
-    extremes = [probes.neuron_extremes(net, subset, 4096)]
+    extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
     history: list[dict] = []
     best_acc, best_epoch, best_state = -1.0, 0, init_state
     start = time.perf_counter()
@@ -76,33 +118,21 @@ def train_model(
     )
     for epoch in bar:
         epoch_start = time.perf_counter()
-        net.train()
         order = torch.randperm(len(x), generator=generator).to(dev)
-        loss_sum = torch.zeros((), device=dev)
-        correct = torch.zeros((), device=dev, dtype=torch.long)
-        for b in range(n_batches):
-            idx = order[b * tc.batch_size : (b + 1) * tc.batch_size]
-            logits = net(x[idx])
-            loss = F.cross_entropy(logits, y[idx])
-            optimizer.zero_grad(set_to_none=False)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach()
-            correct += (logits.detach().argmax(1) == y[idx]).sum()
-        weights = probes.weight_stats(net)  # gradients of the epoch's last batch
-        val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
-        val_acc = (predictions == splits.y_val).double().mean().item()
-        extremes.append(probes.neuron_extremes(net, subset, 4096))
+        loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
+        extras = epoch_extras(net, splits, subset)
+        extremes.append(extras["extremes"])
         row = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / n_batches,
             "train_acc": correct.item() / (n_batches * tc.batch_size),
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            **weights,
+            "val_loss": extras["val_loss"],
+            "val_acc": extras["val_acc"],
+            **extras["weights"],
         }
         history.append(row)
         on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
+        val_acc = row["val_acc"]
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val_acc:.4f}")
         if bar.disable:  # no TTY for a bar: one log line per epoch instead
             log.info(
@@ -166,8 +196,9 @@ def _main(model_name: str) -> None:
 
     n_params = sum(t.numel() for t in result.init_state.values())
     record = io.ModelRecord(spec, record.run_key, params, n_params)
-    mlp.save(paths.init_checkpoint(model_name), result.init_state, spec)
-    mlp.save(paths.best_checkpoint(model_name), result.best_state, spec)
+    impl = cfg.train.activation_impl
+    mlp.save(paths.init_checkpoint(model_name), result.init_state, spec, impl)
+    mlp.save(paths.best_checkpoint(model_name), result.best_state, spec, impl)
     io.save_torch(paths.neuron_history(model_name), result.neuron_history)
     io.write_record(paths.model_record(model_name), record)
     io.write_tsv(paths.curves(model_name), result.history)

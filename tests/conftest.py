@@ -46,6 +46,7 @@ _REFERENCE: dict[str, Any] = {
         "max_epochs": 50,
         "patience": 7,
         "device": "auto",
+        "activation_impl": "fused",
         "dynamics_subset": 10000,
     },
     "probes": {

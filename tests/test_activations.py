@@ -1,10 +1,13 @@
+import inspect
+
 import pytest
 import torch
 from torch import nn
 
-from stages.activations import REGISTRY, make_activation
+from stages.activations import IMPLS, REGISTRY, make_activation
+from stages.catalog import ACTIVATIONS
 
-# Our formula-based modules and the torch.nn counterpart each must match.
+# Each activation, in both implementations, and its torch.nn counterpart must match.
 REFERENCE = {
     "sigmoid": ({}, nn.Sigmoid()),
     "tanh": ({}, nn.Tanh()),
@@ -21,6 +24,15 @@ def test_every_registered_activation_has_a_reference():
     assert set(REFERENCE) == set(REGISTRY)
 
 
+def test_the_catalog_names_every_activation_and_its_options():
+    """stages.catalog (torch-free, for validation) and the classes say the same thing."""
+    assert list(ACTIVATIONS) == list(REGISTRY)
+    for name, cls in REGISTRY.items():
+        parameters = inspect.signature(cls.__init__).parameters
+        options = {k: p.default for k, p in parameters.items() if k not in ("self", "impl")}
+        assert options == {k: o.default for k, o in ACTIVATIONS[name].items()}, name
+
+
 def inputs(dtype=torch.float32):
     x = torch.cat(
         [
@@ -31,10 +43,11 @@ def inputs(dtype=torch.float32):
     return x.to(dtype).requires_grad_()
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_matches_torch_values_and_gradients(name):
+def test_matches_torch_values_and_gradients(name, impl):
     options, reference = REFERENCE[name]
-    ours = make_activation(name, options)
+    ours = make_activation(name, options, impl)
     x1, x2 = inputs(), inputs()
     y1, y2 = ours(x1), reference(x2)
     torch.testing.assert_close(y1, y2, rtol=1e-6, atol=1e-7)
@@ -45,10 +58,11 @@ def test_matches_torch_values_and_gradients(name):
     assert torch.isfinite(g1).all()
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_gradcheck_float64(name):
+def test_gradcheck_float64(name, impl):
     options, _ = REFERENCE[name]
-    act = make_activation(name, options)
+    act = make_activation(name, options, impl)
     x = torch.randn(64, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
     x = torch.where(x.abs() < 0.05, x.sign() * 0.05 + x, x)  # finite differences away from kinks
     assert torch.autograd.gradcheck(act, (x.requires_grad_(),), eps=1e-6, atol=1e-6)
@@ -60,9 +74,66 @@ def test_custom_relu_backward_is_hand_written():
     assert type(y.grad_fn).__name__ == "_ReLUFunctionBackward"
 
 
-def test_relu_outputs_exact_zero_not_negative_zero():
-    y = make_activation("relu")(torch.tensor([-3.0, 0.0]))
+@pytest.mark.parametrize("impl", IMPLS)
+def test_relu_outputs_exact_zero_not_negative_zero(impl):
+    y = make_activation("relu", impl=impl)(torch.tensor([-3.0, 0.0]))
     assert torch.equal(torch.signbit(y), torch.tensor([False, False]))
+
+
+def grid():
+    """float64, ±30 and exact 0 included (and both sides of it)."""
+    return torch.cat(
+        [
+            torch.linspace(-30, 30, 6001, dtype=torch.float64),
+            torch.tensor([0.0, 1e-12, -1e-12], dtype=torch.float64),
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_fused_and_formula_agree_in_value_and_gradient(name):
+    options, _ = REFERENCE[name]
+    values, grads = [], []
+    for impl in IMPLS:
+        x = grid().requires_grad_()
+        y = make_activation(name, options, impl)(x)
+        (g,) = torch.autograd.grad(y.sum(), x)
+        values.append(y.detach())
+        grads.append(g)
+    torch.testing.assert_close(values[0], values[1], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_closed_form_derivative_matches_autograd(name, impl):
+    options, _ = REFERENCE[name]
+    act = make_activation(name, options, impl)
+    x = grid().requires_grad_()
+    (autograd,) = torch.autograd.grad(act(x).sum(), x)
+    torch.testing.assert_close(act.derivative(x.detach()), autograd, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "name,options,expected",
+    [
+        ("sigmoid", {}, 0.25),
+        ("tanh", {}, 1.0),
+        ("relu", {}, 1.0),
+        ("identity", {}, 1.0),
+        ("swish", {}, 1.0998),
+        ("leakyrelu", {"alpha": 0.1}, 1.0),
+        ("leakyrelu", {"alpha": 2.0}, 2.0),
+        ("elu", {"alpha": 1.0}, 1.0),
+        ("elu", {"alpha": 3.0}, 3.0),
+    ],
+)
+def test_max_abs_derivative(name, options, expected):
+    act = make_activation(name, options)
+    assert act.max_abs_derivative() == pytest.approx(expected, abs=1e-4)
+    x = grid().requires_grad_()
+    (autograd,) = torch.autograd.grad(act(x).sum(), x)
+    assert act.max_abs_derivative() == pytest.approx(autograd.abs().max().item(), rel=1e-6)
 
 
 @pytest.mark.parametrize("name,options", [("leakyrelu", {"alpha": -0.1}), ("elu", {"alpha": 0})])

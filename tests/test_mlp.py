@@ -41,8 +41,9 @@ def test_structure_and_parameter_count():
 def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):
     s = spec((16, 8), "elu", (("alpha", 0.5),), seed=1)
     net = mlp.build(s)
-    mlp.save(tmp_path / "best.pt", net.state_dict(), s)
+    mlp.save(tmp_path / "best.pt", net.state_dict(), s, "formula")
     loaded = mlp.load(tmp_path / "best.pt")
+    assert loaded.layers[1].impl == "formula"  # rebuilt with the arithmetic it was trained with
     x = torch.randn(4, 784)
     assert torch.equal(loaded(x), net.eval()(x))
     assert loaded.layers[1].alpha == 0.5

@@ -1,0 +1,260 @@
+"""Benchmark: how fast training runs, against the tutorials' loop and against the GEMMs alone.
+
+Everything is measured in one run of this script, on one machine, and printed as ratios:
+
+1. samples/s of the tutorials' loop (torchvision ``FashionMNIST`` + ``ToTensor`` +
+   ``Normalize``, ``DataLoader(shuffle=True, batch 256, drop_last)``, SGD momentum) and of
+   ``stages.train.train_epoch`` on the same network, and their ratio (target >= 5);
+2. each activation's training step against the plain matrix multiplies of that step (the
+   forward and backward GEMMs of the same shapes, nothing else): GEMM time / step time
+   (target >= 0.8);
+3. the per-epoch extras (validation pass, dead/saturated dynamics probe, weight statistics)
+   as a fraction of the epoch's training time (target <= 0.15);
+4. a stage process from launch to its first real work: ``python -m stages.evaluate --help``
+   and ``check_params`` on the default params (target <= 1.5 s);
+5. a no-op ``dvc repro`` of the workspace (target <= 3 s; only meaningful when up to date);
+6. peak memory (``ru_maxrss``) of a training process on the full data (target <= 1.5 GB).
+
+The whole pipeline against the sum of its training loops (target <= 1.25) comes from a real
+``dvc repro``: ``--pipeline-log`` reads the wall time that ``make repro`` printed and sums
+``metrics/timing/``.
+
+Needs the prepared data (``dvc repro prepare``). Usage:
+    python bench/speed.py [--device cpu|cuda] [--batches 60] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from stages import data, device, mlp, paths, train
+from stages.activations import REGISTRY
+from stages.config import ModelSpec, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = (512, 256, 256, 128)
+OPTIONS = {"leakyrelu": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
+TRAIN = TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference's
+
+
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, dev: torch.device, repeats: int) -> float:
+    """Median wall seconds of ``fn()`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(dev)
+        start = time.perf_counter()
+        fn()
+        sync(dev)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def network(activation: str, dev: torch.device, impl: str = "fused") -> mlp.MLP:
+    options = tuple(OPTIONS.get(activation, {}).items())
+    return mlp.build(ModelSpec("bench", activation, options, "base", BASE, 42), impl).to(dev)
+
+
+def tutorial_samples_per_s(batches: int) -> float:
+    """The tutorials' loop: PIL images through ToTensor/Normalize, a shuffling DataLoader."""
+    import torchvision
+    from torchvision import transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    dataset = torchvision.datasets.FashionMNIST(
+        str(paths.RAW), train=True, transform=transform, download=False
+    )
+    train_set, _ = torch.utils.data.random_split(
+        dataset, [50000, 10000], generator=torch.Generator().manual_seed(42)
+    )
+    loader = torch.utils.data.DataLoader(train_set, batch_size=256, shuffle=True, drop_last=True)
+    net = network("relu", torch.device("cpu"))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+    def run() -> None:
+        for i, (x, y) in enumerate(loader):
+            loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if i + 1 == batches:
+                break
+
+    return batches * 256 / timed(run, torch.device("cpu"), 1)
+
+
+def our_epoch(activation: str, splits: data.Splits, batches: int, dev, impl="fused"):
+    net = network(activation, dev, impl)
+    optimizer = train.make_optimizer(TRAIN, net.parameters())
+    x, y = splits.x_train, splits.y_train
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: batches * 256]
+    order = order.to(dev)
+    return net, lambda: train.train_epoch(net, optimizer, x, y, order, 256)
+
+
+def gemm_step(batch: int, dev: torch.device):
+    """The GEMMs of one step of the base network: forward, and backward for the weights and
+    for every input but the images'."""
+    widths = [784, *BASE, 10]
+    ws = [torch.randn(o, i, device=dev) * 0.01 for i, o in zip(widths, widths[1:], strict=False)]
+    acts = [torch.randn(batch, w, device=dev) for w in widths]
+
+    def run() -> None:
+        for i, w in enumerate(ws):
+            torch.mm(acts[i], w.t(), out=acts[i + 1])
+        grad = acts[-1]
+        for i in reversed(range(len(ws))):
+            torch.mm(grad.t(), acts[i])  # dL/dW
+            if i > 0:
+                grad = torch.mm(grad, ws[i])  # dL/dinput
+
+    return run
+
+
+def extras_fraction(splits: data.Splits, dev, repeats: int) -> dict[str, float]:
+    net = network("tanh", dev)
+    optimizer = train.make_optimizer(TRAIN, net.parameters())
+    x, y = splits.x_train, splits.y_train
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(dev)
+    n = len(x) // 256 * 256
+    t_train = timed(lambda: train.train_epoch(net, optimizer, x, y, order[:n], 256), dev, 1)
+    subset = x[:10000]
+    t_extras = timed(lambda: train.epoch_extras(net, splits, subset), dev, repeats)
+    return {"train": t_train, "extras": t_extras}
+
+
+def startup_seconds() -> dict[str, float]:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(ROOT / "params.yaml", Path(tmp) / "params.yaml")
+        for label, argv, cwd in (
+            ("stages.evaluate --help", ["-m", "stages.evaluate", "--help"], ROOT),
+            ("stages.check_params", ["-m", "stages.check_params"], tmp),
+        ):
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                subprocess.run([sys.executable, *argv], cwd=cwd, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            out[label] = statistics.median(times)
+    return out
+
+
+def noop_repro_seconds() -> tuple[float, bool]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"], cwd=ROOT, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    return seconds, "Running stage" not in result.stdout + result.stderr
+
+
+def peak_memory_mb() -> float:
+    """ru_maxrss of a real ``train`` stage process (relu-base-42, 2 epochs) in a scratch
+    workspace that shares the prepared data and has its own MLflow store."""
+    import resource
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        params["train"]["max_epochs"] = 2
+        (Path(tmp) / "params.yaml").write_text(yaml.safe_dump(params))
+        (Path(tmp) / "data").mkdir()
+        (Path(tmp) / "data" / "prepared").symlink_to(ROOT / paths.PREPARED)
+        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
+        subprocess.run(
+            [sys.executable, "-m", "stages.train", "relu-base-42"],
+            cwd=tmp,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def pipeline_ratio(log: Path) -> None:
+    """``make repro`` wall time (from /usr/bin/time -v output) vs the sum of training loops."""
+    text = log.read_text()
+    wall = next(line for line in text.splitlines() if "Elapsed (wall clock)" in line)
+    clock = wall.split()[-1].split(":")
+    seconds = sum(float(v) * 60**i for i, v in enumerate(reversed(clock)))
+    loops = sum(
+        json.loads(p.read_text())["seconds"] for p in (ROOT / "metrics/timing").glob("*.json")
+    )
+    print(
+        f"6. pipeline wall {seconds:.0f} s / sum of training loops {loops:.0f} s = "
+        f"{seconds / loops:.2f} (target <= 1.25)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batches", type=int, default=195, help="batches timed (195: an epoch)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pipeline-log", type=Path, help="/usr/bin/time -v output of make repro")
+    args = parser.parse_args()
+    dev = device.resolve(args.device)
+    device.make_deterministic(dev)
+    splits = data.load_prepared(dev)
+    print(
+        f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+        f"batch 256, network 784-{'-'.join(map(str, BASE))}-10"
+    )
+
+    tutorial = tutorial_samples_per_s(args.batches)
+    print(f"1. tutorials' loop (DataLoader, ToTensor, Normalize): {tutorial:8.0f} samples/s (CPU)")
+    gemm = timed(gemm_step(256, dev), dev, args.repeats * 20)
+    print(f"   plain GEMMs of one step: {1000 * gemm:.2f} ms")
+    for activation in REGISTRY:
+        for impl in ("fused", "formula"):
+            if impl == "formula" and activation == "relu_custom":
+                continue
+            _, epoch = our_epoch(activation, splits, args.batches, dev, impl)
+            step = timed(epoch, dev, args.repeats) / args.batches
+            line = (
+                f"   {activation:11s} {impl:7s}: {256 / step:8.0f} samples/s, "
+                f"step {1000 * step:6.2f} ms, GEMMs/step {gemm / step:.2f}"
+            )
+            if impl == "fused" and activation in ("relu", "tanh"):
+                line += f", vs tutorials' loop {256 / step / tutorial:.1f}x"
+            print(line)
+    print("   targets: vs tutorials' loop >= 5x (relu, tanh); GEMMs/step >= 0.8 (fused)")
+
+    extras = extras_fraction(splits, dev, args.repeats)
+    print(
+        f"3. per-epoch extras {extras['extras']:.3f} s / training epoch {extras['train']:.3f} s "
+        f"= {extras['extras'] / extras['train']:.3f} (target <= 0.15)"
+    )
+    for label, seconds in startup_seconds().items():
+        print(f"4. python -m {label}: {seconds:.2f} s (target <= 1.5)")
+    seconds, noop = noop_repro_seconds()
+    state = "no-op" if noop else "NOT a no-op: the workspace was not up to date"
+    print(f"5. dvc repro ({state}): {seconds:.2f} s (target <= 3)")
+    print(f"7. peak memory of a training process: {peak_memory_mb():.0f} MB (target <= 1536)")
+    if args.pipeline_log:
+        pipeline_ratio(args.pipeline_log)
+
+
+if __name__ == "__main__":
+    main()
