@@ -13,6 +13,10 @@ from typing import Any
 # tutorials' formulas written out op by op; the same function either way.
 IMPLS = ("fused", "formula")
 
+# How the weights of an architecture start (architectures.<name>.init): PyTorch's default
+# (the tutorials'), He/Kaiming (fan-in, with the activation's gain) or Glorot/Xavier.
+INITS = ("default", "kaiming", "xavier")
+
 
 @dataclass(frozen=True)
 class Option:

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from stages.catalog import ACTIVATIONS, IMPLS
+from stages.catalog import ACTIVATIONS, IMPLS, INITS
 from stages.errors import ConfigError
-from stages.params_reader import NAME, Section, activation_options, widths
+from stages.params_reader import NAME, Section, activation_options, architecture
 
 DATASETS = ("fashion_mnist", "mnist")
 NORMALIZATIONS = ("fixed", "computed")
@@ -46,6 +46,14 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """A named recipe: the hidden widths (their count is the depth) and the init scheme."""
+
+    hidden: tuple[int, ...]
+    init: str
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     optimizer: str
     lr: float
@@ -61,6 +69,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class ProbeConfig:
     saturation_eps: float
+    saturated_fraction: float
     batch_size: int
     grad_batch_size: int
     activation_batch_size: int
@@ -89,6 +98,7 @@ class ModelSpec:
     architecture: str
     hidden_sizes: tuple[int, ...]
     seed: int
+    init: str = "default"
 
     @property
     def options(self) -> dict[str, Any]:
@@ -102,6 +112,7 @@ class ModelSpec:
             "architecture": self.architecture,
             "hidden_sizes": list(self.hidden_sizes),
             "seed": self.seed,
+            "init": self.init,
         }
 
     @classmethod
@@ -113,6 +124,7 @@ class ModelSpec:
             d["architecture"],
             tuple(d["hidden_sizes"]),
             d["seed"],
+            d["init"],
         )
 
 
@@ -122,7 +134,7 @@ class Config:
 
     data: DataConfig
     models: ModelsConfig
-    architectures: Mapping[str, tuple[int, ...]]
+    architectures: Mapping[str, Architecture]
     activation_options: Mapping[str, Mapping[str, Any]]
     train: TrainConfig
     probes: ProbeConfig
@@ -147,7 +159,8 @@ class Config:
         if activation not in self.activation_options:
             raise ConfigError(f"model {name!r}: no activation_options.{activation} in params.yaml")
         options = tuple(sorted(self.activation_options[activation].items()))
-        return ModelSpec(name, activation, options, arch, self.architectures[arch], int(seed))
+        recipe = self.architectures[arch]
+        return ModelSpec(name, activation, options, arch, recipe.hidden, int(seed), recipe.init)
 
 
 def parse(raw: Any) -> Config:
@@ -180,7 +193,9 @@ def parse(raw: Any) -> Config:
     for name in a.raw:
         if not isinstance(name, str) or not NAME.match(name):
             raise ConfigError(f"architectures.{name}: must be a name of [a-z0-9_] (no '-')")
-    architectures = {name: widths(a, name) for name in a.raw}
+    architectures = {
+        name: Architecture(*architecture(a, name, INITS)) for name in a.raw
+    }
 
     o = root.section("activation_options")
     for name in models.activations:
@@ -213,6 +228,7 @@ def parse(raw: Any) -> Config:
     p = root.section("probes")
     probes = ProbeConfig(
         saturation_eps=p.number("saturation_eps", positive=True),
+        saturated_fraction=p.number("saturated_fraction", positive=True),
         batch_size=p.integer("batch_size", minimum=1),
         grad_batch_size=p.integer("grad_batch_size", minimum=1),
         activation_batch_size=p.integer("activation_batch_size", minimum=1),
@@ -223,6 +239,11 @@ def parse(raw: Any) -> Config:
         raise ConfigError(
             f"probes.saturation_eps: {probes.saturation_eps!r} must be < 1 "
             "(a fraction of the activation's largest derivative)"
+        )
+    if probes.saturated_fraction > 1:
+        raise ConfigError(
+            f"probes.saturated_fraction: {probes.saturated_fraction!r} must be <= 1 "
+            "(the fraction of training images on which a neuron is saturated)"
         )
 
     g = root.section("plot")

@@ -1,5 +1,6 @@
-"""Stage ``dead_neurons@<model>``: dead and saturated neurons at init and after training,
-their per-epoch dynamics, gradient flow at init and activation distributions after training.
+"""Stage ``dead_neurons@<model>``: dead, nearly dead and saturated neurons at init and after
+training (``stages.probes`` defines them), their per-epoch dynamics, gradient flow at init and
+activation distributions after training.
 
 Writes ``metrics/dead_neurons/<model>.json`` (counts), ``metrics/dead_dynamics/<model>.tsv``
 (per epoch) and ``metrics/probes/<model>.json`` (histograms for the plot stage); logs all to
@@ -10,38 +11,36 @@ retrains.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import torch
+from stages import cli
 
-from stages import cli, io, mlp, model_stage, paths, probes, tracking
-from stages.config import ProbeConfig
+if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
+    import torch
+
+    from stages import mlp
+    from stages.config import ProbeConfig
 
 log = logging.getLogger("dead_neurons")
-
-
-def counts(extremes: probes.NeuronExtremes, eps: float) -> dict:
-    return {
-        "dead": probes.count_summary(extremes.dead()),
-        "saturated": probes.count_summary(extremes.saturated(eps)),
-    }
+WHATS = ("dead", "nearly_dead", "saturated")
 
 
 def dynamics(history: dict, eps: float) -> list[dict]:
-    """Per epoch (0 = init) dead and saturated counts per layer on the training subset."""
+    """Per epoch (0 = init) dead and saturated (on every image) counts per layer on the
+    training subset that train probed each epoch."""
+    from stages import probes
+
     rows = []
     for epoch in range(len(history["max_abs_output"][0])):
         extremes = probes.NeuronExtremes(
             [m[epoch] for m in history["max_abs_output"]],
             [m[epoch] for m in history["max_rel_derivative"]],
         )
-        c = counts(extremes, eps)
-        row = {
-            "epoch": epoch,
-            "dead_total": c["dead"]["total"],
-            "saturated_total": c["saturated"]["total"],
-        }
-        row.update({f"dead_layer{i}": n for i, n in enumerate(c["dead"]["per_layer"], 1)})
-        row.update({f"saturated_layer{i}": n for i, n in enumerate(c["saturated"]["per_layer"], 1)})
+        dead = probes.count_summary(extremes.dead())
+        saturated = probes.count_summary(extremes.saturated(eps))
+        row = {"epoch": epoch, "dead_total": dead["total"], "saturated_total": saturated["total"]}
+        row.update({f"dead_layer{i}": n for i, n in enumerate(dead["per_layer"], 1)})
+        row.update({f"saturated_layer{i}": n for i, n in enumerate(saturated["per_layer"], 1)})
         rows.append(row)
     return rows
 
@@ -50,11 +49,18 @@ def measure(
     init: mlp.MLP, trained: mlp.MLP, x: torch.Tensor, y: torch.Tensor, pc: ProbeConfig
 ) -> tuple[dict, dict]:
     """Counts on the whole of ``x`` for both networks, and the probe histograms."""
+    from stages import probes
+
+    def census(net: mlp.MLP) -> dict:
+        counted = probes.neuron_census(net, x, pc.batch_size, pc.saturation_eps)
+        return probes.census_summary(counted, pc.saturated_fraction)
+
     result = {
         "saturation_eps": pc.saturation_eps,
+        "saturated_fraction": pc.saturated_fraction,
         "images": len(x),
-        "init": counts(probes.neuron_extremes(init, x, pc.batch_size), pc.saturation_eps),
-        "trained": counts(probes.neuron_extremes(trained, x, pc.batch_size), pc.saturation_eps),
+        "init": census(init),
+        "trained": census(trained),
     }
     stats = {
         "gradient_flow_init": probes.gradient_flow(
@@ -71,7 +77,7 @@ def mlflow_metrics(result: dict) -> dict[str, float]:
     """``dead/init/total``, ``saturated/trained/layer3``, ... from ``measure``'s counts."""
     flat = {}
     for when in ("init", "trained"):
-        for what in ("dead", "saturated"):
+        for what in WHATS:
             summary = result[when][what]
             flat[f"{what}/{when}/total"] = summary["total"]
             flat[f"{what}/{when}/percent"] = summary["percent_total"]
@@ -81,6 +87,8 @@ def mlflow_metrics(result: dict) -> dict[str, float]:
 
 
 def _main(model_name: str) -> None:
+    from stages import io, mlp, model_stage, paths, tracking
+
     m = model_stage.open_trained(model_name)
     pc = m.cfg.probes
     init = mlp.load(paths.init_checkpoint(model_name), m.device)

@@ -4,19 +4,23 @@ of the best checkpoint -> ``metrics/evaluate/<model>.json`` and the model's MLfl
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import torch
+from stages import cli
 
-from stages import cli, io, mlp, model_stage, paths, tracking
+if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
+    import torch
 
 log = logging.getLogger("evaluate")
 
 
 def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: list[str]) -> dict:
     """Test metrics of ``net`` on (x, y); confusion rows are true classes, columns predicted."""
+    from stages import mlp
+
     loss, predicted = mlp.predict(net, x, y)
     n = len(classes)
-    confusion = torch.bincount(y * n + predicted, minlength=n * n).reshape(n, n).cpu()
+    confusion = (y * n + predicted).bincount(minlength=n * n).reshape(n, n).cpu()
     per_class = (confusion.diag().double() / confusion.sum(1).clamp_min(1)).tolist()
     return {
         "test_loss": loss,
@@ -27,6 +31,8 @@ def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: li
 
 
 def _main(model_name: str) -> None:
+    from stages import io, mlp, model_stage, paths, tracking
+
     m = model_stage.open_trained(model_name)
     net = mlp.load(paths.best_checkpoint(model_name), m.device)
     result = evaluate(net, m.splits.x_test, m.splits.y_test, m.splits.meta["classes"])

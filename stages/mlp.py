@@ -44,10 +44,52 @@ class MLP(nn.Module):
         return [(mods[i], mods[i + 1]) for i in range(0, len(mods) - 1, 2)]
 
 
+# He/Kaiming gain per activation (torch.nn.init.calculate_gain). PyTorch has none for elu and
+# swish: both are the identity for large positive inputs and near 0 for negative ones, so they
+# take ReLU's sqrt(2), as is common practice.
+_GAIN_NAME = {
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "relu_custom": "relu",
+    "leakyrelu": "leaky_relu",
+    "elu": "relu",
+    "swish": "relu",
+    "identity": "linear",
+}
+
+
+def kaiming_gain(activation: str, options: dict) -> float:
+    name = _GAIN_NAME[activation]
+    return nn.init.calculate_gain(name, options.get("alpha") if name == "leaky_relu" else None)
+
+
+def initialise(net: MLP, spec: ModelSpec) -> None:
+    """Re-draw the weights for ``spec.init`` (``default`` keeps PyTorch's): ``kaiming`` is
+    N(0, gain^2 / fan_in) with the activation's gain, ``xavier`` is Glorot's uniform with gain 1
+    (as in the paper); biases start at 0 for both. The output layer is linear (gain 1)."""
+    if spec.init == "default":
+        return
+    linears = net.linears()
+    with torch.no_grad():
+        for i, linear in enumerate(linears):
+            last = i == len(linears) - 1
+            if spec.init == "kaiming":
+                gain = 1.0 if last else kaiming_gain(spec.activation, spec.options)
+                std = gain / linear.in_features**0.5
+                nn.init.normal_(linear.weight, 0.0, std)
+            else:
+                nn.init.xavier_uniform_(linear.weight, gain=1.0)
+            nn.init.zeros_(linear.bias)
+
+
 def build(spec: ModelSpec, impl: str = "fused") -> MLP:
-    """Seeded right before construction, on the CPU, so weights match on every device."""
+    """Seeded right before construction, on the CPU, so weights match on every device (and
+    ``default`` init matches the reference tutorial's network exactly)."""
     torch.manual_seed(spec.seed)
-    return MLP(spec.hidden_sizes, spec.activation, spec.options, impl)
+    net = MLP(spec.hidden_sizes, spec.activation, spec.options, impl)
+    initialise(net, spec)
+    return net
 
 
 @torch.no_grad()

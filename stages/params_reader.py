@@ -115,14 +115,26 @@ class Section:
             )
 
 
-def widths(section: Section, name: str) -> tuple[int, ...]:
+def architecture(
+    section: Section, name: str, inits: tuple[str, ...]
+) -> tuple[tuple[int, ...], str]:
+    """``{hidden: [widths], init: scheme}`` -> (widths, scheme)."""
     where, value = section.get(name)
+    if isinstance(value, list):
+        raise ConfigError(
+            f"{where}: {value!r} is a list; an architecture is a recipe: "
+            f"{{hidden: {value!r}, init: default}}"
+        )
+    recipe = section.section(name)
+    where, value = recipe.get("hidden")
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{where}: {value!r} must be a non-empty list of hidden widths")
     for width in value:
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ConfigError(f"{where}: width {width!r} must be a positive integer")
-    return tuple(value)
+    init = recipe.choice("init", inits)
+    recipe.done()
+    return tuple(value), init
 
 
 def activation_options(section: Section, name: str) -> dict[str, Any]:

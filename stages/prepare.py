@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from stages import cli, config, data, paths, tracking
+from stages import cli
 
 log = logging.getLogger("prepare")
 
 
 def _main() -> None:
+    # Imported here, not at the top: `--help` answers without torch.
+    from stages import config, data, paths, tracking
+
     cfg = config.load()
     source = data.fetch(cfg.data)
     splits, meta = data.prepare(cfg.data, data.load_raw(cfg.data))

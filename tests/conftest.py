@@ -25,9 +25,14 @@ _REFERENCE: dict[str, Any] = {
     "models": {
         "activations": ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish", "identity"],
         "architectures": ["base", "deep"],
-        "seeds": [42],
+        "seeds": [42, 43, 44],
     },
-    "architectures": {"base": [512, 256, 256, 128], "deep": [256] * 5 + [128] * 5},
+    "architectures": {
+        "base": {"hidden": [512, 256, 256, 128], "init": "default"},
+        "deep": {"hidden": [256] * 5 + [128] * 5, "init": "default"},
+        "deep_kaiming": {"hidden": [256] * 5 + [128] * 5, "init": "kaiming"},
+        "deep_xavier": {"hidden": [256] * 5 + [128] * 5, "init": "xavier"},
+    },
     "activation_options": {
         "sigmoid": {},
         "tanh": {},
@@ -51,6 +56,7 @@ _REFERENCE: dict[str, Any] = {
     },
     "probes": {
         "saturation_eps": 1e-3,
+        "saturated_fraction": 0.99,
         "batch_size": 1024,
         "grad_batch_size": 256,
         "activation_batch_size": 1024,
@@ -84,7 +90,8 @@ def tiny_params(mirror: Path, **edits: Any) -> dict[str, Any]:
         "data__val_size": 200,
         "models__activations": ["relu"],
         "models__architectures": ["tiny"],
-        "architectures__tiny": [16, 8],
+        "models__seeds": [42],
+        "architectures__tiny": {"hidden": [16, 8], "init": "default"},
         "train__max_epochs": 4,
         "train__lr": 0.1,
         "train__batch_size": 64,

@@ -11,13 +11,14 @@ def test_defaults_are_the_reference_configuration():
     cfg = config.parse(params())
     assert cfg.data.dataset == "fashion_mnist" and cfg.data.val_size == 10000
     assert (cfg.data.mean, cfg.data.std) == (0.5, 0.5)
-    assert cfg.architectures["base"] == (512, 256, 256, 128)
-    assert cfg.architectures["deep"] == (256,) * 5 + (128,) * 5
+    assert cfg.architectures["base"] == config.Architecture((512, 256, 256, 128), "default")
+    assert cfg.architectures["deep"] == config.Architecture((256,) * 5 + (128,) * 5, "default")
     assert (cfg.train.lr, cfg.train.momentum, cfg.train.batch_size) == (0.01, 0.9, 256)
-    assert (cfg.train.max_epochs, cfg.train.patience, cfg.models.seeds) == (50, 7, (42,))
+    assert (cfg.train.max_epochs, cfg.train.patience, cfg.models.seeds) == (50, 7, (42, 43, 44))
     assert cfg.activation_options["leakyrelu"] == {"alpha": 0.1}
-    assert cfg.model_names()[:3] == ["sigmoid-base-42", "sigmoid-deep-42", "tanh-base-42"]
-    assert cfg.model_spec("relu-deep-42").hidden_sizes == cfg.architectures["deep"]
+    assert cfg.model_names()[:3] == ["sigmoid-base-42", "sigmoid-base-43", "sigmoid-base-44"]
+    assert cfg.model_spec("relu-deep-42").hidden_sizes == cfg.architectures["deep"].hidden
+    assert cfg.model_spec("relu-deep_kaiming-43").init == "kaiming"
 
 
 @pytest.mark.parametrize(
@@ -33,18 +34,18 @@ def test_defaults_are_the_reference_configuration():
             r"data.dataset: 'cifar10' is not allowed; use one of fashion_mnist, mnist",
         ),
         (
-            {"architectures__base": []},
-            r"architectures.base: \[\] must be a non-empty list of hidden widths",
+            {"architectures__base__hidden": []},
+            r"architectures.base.hidden: \[\] must be a non-empty list of hidden widths",
         ),
         (
-            {"architectures__base": [512, 0]},
-            r"architectures.base: width 0 must be a positive integer",
+            {"architectures__base__hidden": [512, 0]},
+            r"architectures.base.hidden: width 0 must be a positive integer",
         ),
         (
-            {"architectures__base": [512, -3]},
-            r"architectures.base: width -3 must be a positive integer",
+            {"architectures__base__hidden": [512, -3]},
+            r"architectures.base.hidden: width -3 must be a positive integer",
         ),
-        ({"architectures__base": [512, 2.5]}, r"width 2.5 must be a positive integer"),
+        ({"architectures__base__hidden": [512, 2.5]}, r"width 2.5 must be a positive integer"),
         ({"train__lr": 0}, r"train.lr: 0 must be > 0"),
         ({"train__lr": -0.1}, r"train.lr: -0.1 must be > 0"),
         ({"train__lr": "fast"}, r"train.lr: 'fast' must be a number"),
@@ -106,9 +107,21 @@ def test_defaults_are_the_reference_configuration():
             r"activation_options.elu: .*alpha must be a number, not '1' \(drop the quotes\)",
         ),
         (
-            {"architectures__unused": [0]},
-            r"architectures.unused: width 0 must be a positive integer",
+            {"architectures__unused": {"hidden": [0], "init": "default"}},
+            r"architectures.unused.hidden: width 0 must be a positive integer",
         ),
+        (
+            {"architectures__base__init": "orthogonal"},
+            r"architectures.base.init: 'orthogonal' is not allowed; use one of default, kaiming",
+        ),
+        (
+            {"architectures__base": [512, 256]},
+            r"architectures.base: \[512, 256\] is a list; an architecture is a recipe: "
+            r"{hidden: \[512, 256\], init: default}",
+        ),
+        ({"architectures__base__init": ...}, r"architectures.base.init: missing key"),
+        ({"probes__saturated_fraction": 0}, r"probes.saturated_fraction: 0 must be > 0"),
+        ({"probes__saturated_fraction": 1.5}, r"probes.saturated_fraction: 1.5 must be <= 1"),
     ],
 )
 def test_bad_values_name_key_value_and_fix(edits, expected):

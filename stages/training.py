@@ -1,0 +1,168 @@
+"""The training loop: tensors in, a trained network's states and history out.
+
+Pure work for the ``train`` stage: no files, no MLflow (``on_epoch`` lets the stage log each
+epoch as it is made). Data stays on the device; batches are index slices of a per-epoch
+permutation drawn from a seeded generator, and nothing in the batch loop waits for the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from stages import data, mlp, probes
+from stages.config import ModelSpec, TrainConfig
+from stages.errors import ConfigError
+
+log = logging.getLogger("train")
+EXTREMES_BATCH = 4096  # images per forward of the per-epoch neuron probe
+
+
+@dataclass
+class TrainResult:
+    init_state: dict
+    best_state: dict
+    history: list[dict]
+    best_epoch: int
+    neuron_history: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def make_optimizer(tc: TrainConfig, params) -> torch.optim.Optimizer:
+    # fused: one kernel per parameter for the whole update, on the CPU as on CUDA.
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(params, lr=tc.lr, fused=True)
+    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, fused=True)
+
+
+def train_epoch(
+    net: mlp.MLP,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    order: torch.Tensor,
+    batch_size: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over the full batches of ``order`` (drop_last, as in the reference).
+
+    Returns the summed batch losses and the number of correct predictions as tensors on the
+    device: nothing in the loop waits for the device (no ``.item()`` per batch).
+    """
+    net.train()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for b in range(len(order) // batch_size):
+        idx = order[b * batch_size : (b + 1) * batch_size]
+        targets = y[idx]
+        logits = net(x[idx])
+        loss = F.cross_entropy(logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach()
+        correct += (logits.detach().argmax(1) == targets).sum()
+    return loss_sum, correct
+
+
+def epoch_extras(net: mlp.MLP, splits: data.Splits, subset: torch.Tensor) -> dict:
+    """What each epoch records besides training: weight statistics (with the gradients of the
+    epoch's last batch), validation loss and accuracy, and the per-neuron extremes on the
+    dynamics subset."""
+    weights = probes.weight_stats(net)
+    val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
+    val_acc = (predictions == splits.y_val).double().mean().item()
+    extremes = probes.neuron_extremes(net, subset, EXTREMES_BATCH)
+    return {"weights": weights, "val_loss": val_loss, "val_acc": val_acc, "extremes": extremes}
+
+
+def train_model(
+    tc: TrainConfig,
+    spec: ModelSpec,
+    splits: data.Splits,
+    dev: torch.device,
+    on_epoch: Callable[[dict], None] = lambda row: None,
+) -> TrainResult:
+    """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made."""
+    net = mlp.build(spec, tc.activation_impl).to(dev)
+    init_state = copy.deepcopy(net.state_dict())
+    optimizer = make_optimizer(tc, net.parameters())
+    # Batches are slices of a per-epoch permutation drawn on the CPU: same order on any device.
+    generator = torch.Generator().manual_seed(spec.seed)
+    x, y = splits.x_train, splits.y_train
+    subset = x[: tc.dynamics_subset]  # the split is already a random permutation
+    n_batches = len(x) // tc.batch_size
+    if n_batches == 0:
+        raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
+
+    extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
+    history: list[dict] = []
+    best_acc, best_epoch, best_state = -1.0, 0, init_state
+    start = time.perf_counter()
+    bar = tqdm(
+        range(1, tc.max_epochs + 1),
+        desc=spec.name,
+        unit="epoch",
+        leave=False,
+        disable=None,
+        file=sys.stderr,
+    )
+    for epoch in bar:
+        epoch_start = time.perf_counter()
+        order = torch.randperm(len(x), generator=generator).to(dev)
+        loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
+        extras = epoch_extras(net, splits, subset)
+        extremes.append(extras["extremes"])
+        row = {
+            "epoch": epoch,
+            "train_loss": loss_sum.item() / n_batches,
+            "train_acc": correct.item() / (n_batches * tc.batch_size),
+            "val_loss": extras["val_loss"],
+            "val_acc": extras["val_acc"],
+            **extras["weights"],
+        }
+        history.append(row)
+        on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
+        val_acc = row["val_acc"]
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val_acc:.4f}")
+        if bar.disable:  # no TTY for a bar: one log line per epoch instead
+            log.info(
+                "%s epoch %d: train loss %.4f, val acc %.4f",
+                spec.name,
+                epoch,
+                row["train_loss"],
+                val_acc,
+            )
+        if val_acc > best_acc:
+            best_acc, best_epoch = val_acc, epoch
+            best_state = copy.deepcopy(net.state_dict())
+        elif epoch - best_epoch >= tc.patience:
+            log.info(
+                "%s: early stop at epoch %d, best val acc %.4f at epoch %d",
+                spec.name,
+                epoch,
+                best_acc,
+                best_epoch,
+            )
+            break
+    bar.close()
+    layers = range(len(spec.hidden_sizes))
+    neuron_history = {
+        "max_abs_output": [
+            torch.stack([e.max_abs_output[i] for e in extremes]).cpu() for i in layers
+        ],
+        "max_rel_derivative": [
+            torch.stack([e.max_rel_derivative[i] for e in extremes]).cpu() for i in layers
+        ],
+        "subset_size": len(subset),
+    }
+    return TrainResult(
+        init_state, best_state, history, best_epoch, neuron_history, time.perf_counter() - start
+    )
