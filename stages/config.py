@@ -193,9 +193,7 @@ def parse(raw: Any) -> Config:
     for name in a.raw:
         if not isinstance(name, str) or not NAME.match(name):
             raise ConfigError(f"architectures.{name}: must be a name of [a-z0-9_] (no '-')")
-    architectures = {
-        name: Architecture(*architecture(a, name, INITS)) for name in a.raw
-    }
+    architectures = {name: Architecture(*architecture(a, name, INITS)) for name in a.raw}
 
     o = root.section("activation_options")
     for name in models.activations:

@@ -76,11 +76,23 @@ def samples(
     return fig
 
 
+def _mean_band(histories: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
+    """Per epoch, mean, min and max of ``column`` over the seeds that trained that long."""
+    stacked = pd.concat([h[["epoch", column]] for h in histories])
+    return stacked.groupby("epoch")[column].agg(["mean", "min", "max", "count"]).reset_index()
+
+
 def curves(
     pc: PlotConfig, metrics: Metrics, activations: Sequence[str], architectures: Sequence[str]
 ) -> Figure:
+    """Per configuration: the mean over its seeds per epoch, and a band from the lowest to the
+    highest seed (where at least two seeds trained that long)."""
     colours = activation_colours(activations)
     styles = {a: LINESTYLES[i % len(LINESTYLES)] for i, a in enumerate(architectures)}
+    configurations: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for m in metrics.values():
+        spec = m.record.spec
+        configurations.setdefault((spec.activation, spec.architecture), []).append(m.history)
     fig, axes = figure(pc, 2, 2, pc.width * 0.32)
     panels = [
         ("train_loss", "train loss"),
@@ -90,14 +102,25 @@ def curves(
     ]
     for ax, (column, title) in zip(axes.flat, panels, strict=True):
         accuracy = column.endswith("acc")
-        for name, m in metrics.items():
-            spec, h = m.record.spec, m.history
+        scale = 100 if accuracy else 1
+        for (activation, arch), histories in configurations.items():
+            band = _mean_band(histories, column)
+            colour = colours[activation]
             ax.plot(
-                h["epoch"],
-                h[column] * (100 if accuracy else 1),
-                label=name,
-                color=colours[spec.activation],
-                linestyle=styles[spec.architecture],
+                band["epoch"],
+                band["mean"] * scale,
+                label=f"{activation}-{arch}",
+                color=colour,
+                linestyle=styles[arch],
+            )
+            several = band["count"] > 1
+            ax.fill_between(
+                band["epoch"][several],
+                band["min"][several] * scale,
+                band["max"][several] * scale,
+                color=colour,
+                alpha=0.2,
+                linewidth=0,
             )
         ax.set(
             title=title,
@@ -108,52 +131,73 @@ def curves(
         if not accuracy:
             ax.set_yscale("log")
     axes[0, 1].legend(fontsize="x-small", ncol=2)
-    fig.suptitle("Training curves: colour = activation, line style = architecture")
+    seeds = max(len(h) for h in configurations.values())
+    spread = f"mean of {seeds} seeds, band: min to max" if seeds > 1 else "one seed"
+    fig.suptitle(f"Training curves ({spread}): colour = activation, line style = architecture")
     return fig
 
 
-def test_accuracy(pc: PlotConfig, table: pd.DataFrame, activations: Sequence[str]) -> Figure:
-    """Mean test accuracy over seeds per activation x architecture; error bars: one std."""
-    colours = activation_colours(activations)
-    groups = (
-        table.groupby(["activation", "architecture"], sort=False)
-        .agg(
-            mean=("test_acc", "mean"),
-            std=("test_acc", "std"),
-            seeds=("seed", "count"),
-            reference=("reference_test_acc", "first"),
-        )
-        .reset_index()
-    )
+def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataFrame) -> Figure:
+    """Per configuration: mean test accuracy, its 95 % t interval (error bar), every seed as a
+    dot, and the published single-seed value where there is one."""
+    colours = activation_colours(list(dict.fromkeys(configurations["activation"])))
     fig, axes = figure(pc, 1, 1, pc.width * 0.4)
     ax = axes[0, 0]
-    x = np.arange(len(groups))
-    several = groups["seeds"] > 1
-    errors = groups["std"].where(several, 0).fillna(0) if several.any() else None
-    ax.bar(
-        x, groups["mean"], color=[colours[a] for a in groups["activation"]], yerr=errors, capsize=4
-    )
-    has_ref = groups["reference"].notna().to_numpy()
-    ax.scatter(
-        x[has_ref],
-        groups["reference"][has_ref],
-        marker="_",
-        s=400,
-        color="black",
-        zorder=3,
-        label="published (UvA tutorial 3)",
-    )
-    for xi, acc in zip(x, groups["mean"], strict=True):  # inside the bar, clear of the marker
-        ax.text(xi, acc - 2, f"{acc:.1f}", ha="center", va="top", fontsize="x-small", color="white")
-    ax.set_xticks(x, groups["activation"] + "-" + groups["architecture"], rotation=45, ha="right")
-    seeds = sorted(set(table["seed"]))
-    spread = (
-        f"mean of {len(seeds)} seeds, error bars: one std"
-        if len(seeds) > 1
-        else f"one seed ({seeds[0]}): no error bars"
-    )
-    ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=f"Test accuracy per model ({spread})")
-    ax.legend(loc="upper left")
+    x = np.arange(len(configurations))
+    means = configurations["test_acc_mean"].to_numpy(dtype=float)
+    low = configurations["test_acc_ci_low"].to_numpy(dtype=float)
+    high = configurations["test_acc_ci_high"].to_numpy(dtype=float)
+    has_ci = ~np.isnan(low)
+    ax.bar(x, means, color=[colours[a] for a in configurations["activation"]], alpha=0.8)
+    if has_ci.any():
+        ax.errorbar(
+            x[has_ci],
+            means[has_ci],
+            yerr=[means[has_ci] - low[has_ci], high[has_ci] - means[has_ci]],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+            label="95 % CI of the mean",
+        )
+    for xi, name in zip(x, configurations["configuration"], strict=True):
+        seeds = models.loc[models["activation"] + "-" + models["architecture"] == name, "test_acc"]
+        ax.scatter(
+            np.full(len(seeds), xi),
+            seeds,
+            s=12,
+            color="black",
+            zorder=3,
+            label="one seed" if xi == 0 else None,
+            gid="seeds",
+        )
+    reference = configurations["reference_test_acc"].to_numpy(dtype=float)
+    has_ref = ~np.isnan(reference)
+    if has_ref.any():
+        ax.scatter(
+            x[has_ref],
+            reference[has_ref],
+            marker="_",
+            s=400,
+            color="red",
+            zorder=4,
+            label="published, one seed (UvA tutorial 3)",
+        )
+    for xi, acc in zip(x, means, strict=True):  # inside the bar, clear of the markers
+        ax.text(
+            xi,
+            acc / 2,
+            f"{acc:.1f}",
+            ha="center",
+            va="center",
+            fontsize="x-small",
+            color="white",
+            rotation=90,
+        )
+    ax.set_xticks(x, configurations["configuration"], rotation=45, ha="right")
+    n = int(configurations["seeds"].max())
+    spread = f"mean of {n} seeds" if n > 1 else "one seed: no confidence interval"
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=f"Test accuracy ({spread})")
+    ax.legend(loc="upper left", fontsize="small")
     return fig
 
 

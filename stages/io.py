@@ -125,10 +125,18 @@ def save_figure(path: Path, figure, dpi: int) -> None:
         figure.savefig(f, format=Path(path).suffix.lstrip("."), dpi=dpi)
 
 
-def write_table(csv_path: Path, markdown_path: Path, table) -> None:
-    """A pandas DataFrame as CSV and as a Markdown table (missing values left blank)."""
-    with _atomic(csv_path) as f:
+def write_csv(path: Path, table) -> None:
+    """A pandas DataFrame as CSV."""
+    with _atomic(path) as f:
         table.to_csv(f, index=False)
-    blanks = table.astype(object).where(table.notna(), "")
-    with _atomic(markdown_path) as f:
-        f.write(blanks.to_markdown(index=False) + "\n")
+
+
+def write_markdown(path: Path, sections: Sequence[tuple[str, str, Any]]) -> None:
+    """Markdown sections ``(title, text, table)``: a heading, a paragraph and a pandas
+    DataFrame as a table (missing values left blank)."""
+    parts = []
+    for title, text, table in sections:
+        blanks = table.astype(object).where(table.notna(), "")
+        parts.append(f"## {title}\n\n{text}\n\n{blanks.to_markdown(index=False)}\n")
+    with _atomic(path) as f:
+        f.write("\n".join(parts))

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from stages.config import PlotConfig
-from stages.figures import Metrics, activation_colours, figure, integer_ticks
+from stages.figures import Metrics, figure, integer_ticks
 
 RELU_FAMILY = ("relu", "relu_custom", "leakyrelu", "elu")
 
@@ -84,43 +84,57 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
     )
 
 
+HEATMAP_PANELS = (
+    ("init", "dead", "dead at init"),
+    ("trained", "dead", "dead after training"),
+    ("trained", "nearly_dead", "nearly dead after training"),
+    ("trained", "saturated", "saturated after training"),
+)
+
+
 def dead_per_layer(
     pc: PlotConfig,
     metrics: Metrics,
     activations: Sequence[str],
     architectures: Sequence[str],
     eps: float,
+    fraction: float,
 ) -> Figure:
-    colours = activation_colours(activations)
-    fig, axes = figure(pc, 2, len(architectures), pc.width * 0.3)
-    for col, arch in enumerate(architectures):
-        for row, what in enumerate(("dead", "saturated")):
-            ax = axes[row, col]
-            for m in metrics.values():
-                spec = m.record.spec
-                if spec.architecture != arch:
-                    continue
-                for when, ls in (("init", "--"), ("trained", "-")):
-                    pct = m.dead[when][what]["percent_per_layer"]
-                    ax.plot(
-                        range(1, len(pct) + 1),
-                        pct,
-                        ls,
-                        marker="o",
-                        ms=3,
-                        color=colours[spec.activation],
-                        label=f"{spec.activation} ({when})",
-                    )
-            ax.set(
-                title=f"{what} neurons, {arch}",
-                xlabel="hidden layer",
-                ylabel=f"{what} neurons (% of layer)",
-            )
-            integer_ticks(ax)
-            ax.legend(fontsize="xx-small", ncol=2)
+    """Heatmaps, one row per architecture: activation x hidden layer, the percentage of the
+    layer's neurons that are dead / nearly dead / saturated, mean over the seeds."""
+    fig, axes = figure(pc, len(architectures), len(HEATMAP_PANELS), pc.width * 0.22)
+    for row, arch in zip(axes, architectures, strict=True):
+        for ax, (when, what, title) in zip(row, HEATMAP_PANELS, strict=True):
+            grid = []
+            for activation in activations:
+                of_config = [
+                    m.dead[when][what]["percent_per_layer"]
+                    for m in metrics.values()
+                    if m.record.spec.activation == activation and m.record.spec.architecture == arch
+                ]
+                grid.append(np.mean(of_config, axis=0))
+            values = np.asarray(grid)
+            ax.imshow(values, cmap="Reds", vmin=0, vmax=100, aspect="auto")
+            for (i, j), v in np.ndenumerate(values):
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.0f}" if v >= 0.5 else ("·" if v == 0 else "<1"),
+                    ha="center",
+                    va="center",
+                    fontsize="xx-small",
+                    color="white" if v > 60 else "black",
+                )
+            ax.set_xticks(range(values.shape[1]), range(1, values.shape[1] + 1))
+            ax.set_yticks(range(len(activations)), activations)
+            ax.tick_params(labelsize="x-small")
+            ax.set_title(f"{title} ({arch})", fontsize="small")
+            ax.set_xlabel("hidden layer", fontsize="x-small")
     fig.suptitle(
-        f"Dead (output always 0) and saturated (|f'| < {eps:g} max|f'|) neurons on "
-        "the whole training split: dashed = at init, solid = trained"
+        "Neurons per hidden layer, % of the layer (mean over seeds; · = none), on the whole "
+        f"training split. Dead: output 0 on every image; nearly dead: on >= {fraction:.0%}; "
+        f"saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}",
+        fontsize="small",
     )
     return fig
 

@@ -16,8 +16,10 @@ PREPARED_META = PREPARED / "meta.json"
 MODELS = Path("models")
 METRICS = Path("metrics")
 PLOTS = METRICS / "plots"
-SUMMARY_CSV = METRICS / "summary.csv"
-SUMMARY_MD = METRICS / "summary.md"
+SUMMARY_CSV = METRICS / "summary.csv"  # one row per configuration, statistics across seeds
+MODELS_CSV = METRICS / "models.csv"  # one row per trained model
+SUMMARY_MD = METRICS / "summary.md"  # both tables
+AGGREGATES = METRICS / "aggregates.json"  # per configuration: what dvc metrics/exp show list
 
 
 def model_dir(model: str) -> Path:
@@ -52,8 +54,8 @@ def train(model: str) -> Path:
 
 
 def timing(model: str) -> Path:
-    """Wall times: outside every directory a later stage depends on, so that a rerun giving
-    bit-identical metrics reruns nothing downstream (plot reads it for the table only)."""
+    """Wall times: outside every directory a later stage depends on and out of the tables, so
+    that a rerun giving bit-identical metrics reruns nothing downstream."""
     return METRICS / "timing" / f"{model}.json"
 
 

@@ -1,27 +1,36 @@
-"""Stage ``plot``: every model's metrics files -> figures and one comparison table.
+"""Stage ``plot``: every model's metrics files -> statistics across seeds, figures, tables.
 
 Reads the list of models from params (never globs ``metrics/``, where a removed activation
-leaves stale files), writes ``metrics/plots/*.png``, ``metrics/summary.csv|.md``, and logs
-per-model figures to each model's MLflow run and the comparison to a run of its own.
+leaves stale files), writes ``metrics/plots/*.png``, ``metrics/summary.csv|.md`` (one row per
+configuration), ``metrics/models.csv`` (one per model) and ``metrics/aggregates.json``; logs
+per-model figures to each model's MLflow run, the aggregates to each configuration's parent
+run, and the comparison to a run of its own.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from stages import cli, config, data, figures, io, layer_figures, paths, tracking
-from stages.config import Config
-from stages.summary import ModelMetrics, summary_table
+from stages import cli
+
+if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for `--help`
+    import pandas as pd
+
+    from stages.config import Config
+    from stages.summary import ModelMetrics
 
 log = logging.getLogger("plot")
 
 
 def read_metrics(name: str) -> ModelMetrics:
     """Everything the earlier stages wrote about one model."""
+    from stages import io, paths
+    from stages.summary import ModelMetrics
+
     return ModelMetrics(
         record=io.read_record(paths.model_record(name)),
         train=io.read_json(paths.train(name)),
-        timing=io.read_json(paths.timing(name)),
         history=io.read_tsv(paths.curves(name)),
         evaluate=io.read_json(paths.evaluate(name)),
         dead=io.read_json(paths.dead_neurons(name)),
@@ -31,32 +40,44 @@ def read_metrics(name: str) -> ModelMetrics:
 
 
 def make_figures(
-    cfg: Config, metrics: dict[str, ModelMetrics], table, samples: dict, classes: list[str]
+    cfg: Config,
+    metrics: dict[str, ModelMetrics],
+    models: pd.DataFrame,
+    configurations: pd.DataFrame,
+    samples: dict,
+    classes: list[str],
 ) -> dict:
     """All comparison figures by file stem.
 
-    The table and the accuracy bars use every seed; the curves and the per-layer figures show
-    the first seed's models only, one line or row each, so they stay readable.
+    Accuracy, curves and the per-layer counts aggregate every seed; the gradient-flow,
+    activation-distribution and dynamics figures show the first seed's models, one each.
     """
-    pc, models = cfg.plot, cfg.models
-    best = table.loc[table["test_acc"].idxmax(), "model"]
-    first = {n: m for n, m in metrics.items() if m.record.spec.seed == models.seeds[0]}
-    options = {a: cfg.activation_options[a] for a in models.activations}
+    from stages import figures, layer_figures
+
+    pc, m = cfg.plot, cfg.models
+    best = models.loc[models["test_acc"].idxmax(), "model"]
+    first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
+    options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
         "activations": figures.activations(pc, options),
         "samples": figures.samples(
             pc, samples["train_images"], samples["train_labels"], classes, cfg.data.dataset
         ),
-        "training_curves": figures.curves(pc, first, models.activations, models.architectures),
-        "test_accuracy": figures.test_accuracy(pc, table, models.activations),
+        "training_curves": figures.curves(pc, metrics, m.activations, m.architectures),
+        "test_accuracy": figures.test_accuracy(pc, configurations, models),
         "dead_saturated_per_layer": layer_figures.dead_per_layer(
-            pc, first, models.activations, models.architectures, cfg.probes.saturation_eps
+            pc,
+            metrics,
+            m.activations,
+            m.architectures,
+            cfg.probes.saturation_eps,
+            cfg.probes.saturated_fraction,
         ),
         "dead_dynamics": layer_figures.dead_dynamics(pc, first, cfg.train.dynamics_subset),
         "confusion_best": figures.confusion(pc, best, metrics[best], classes),
     }
-    for arch in models.architectures:
-        of_arch = {n: m for n, m in first.items() if m.record.spec.architecture == arch}
+    for arch in m.architectures:
+        of_arch = {n: v for n, v in first.items() if v.record.spec.architecture == arch}
         made[f"gradient_flow_{arch}"] = layer_figures.gradient_flow(
             pc, of_arch, arch, cfg.probes.grad_batch_size
         )
@@ -69,6 +90,8 @@ def make_figures(
 def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     """Each model's run gets its own slice of the comparison."""
     import matplotlib.pyplot as plt
+
+    from stages import layer_figures, tracking
 
     run_id = tracking.model_run(cfg.mlflow.experiment, m.record)
     single, arch = {name: m}, m.record.spec.architecture
@@ -89,24 +112,67 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
         plt.close(fig)
 
 
+def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame) -> None:
+    """The aggregates across seeds, on each configuration's parent run."""
+    import pandas as pd
+
+    from stages import tracking
+
+    records = {}
+    for m in metrics.values():
+        spec = m.record.spec
+        records.setdefault(f"{spec.activation}-{spec.architecture}", m.record)
+    for _, row in configurations.iterrows():
+        run_id = tracking.configuration_run(cfg.mlflow.experiment, records[row["configuration"]])
+        numbers = {
+            k: float(v)
+            for k, v in row.items()
+            if k not in ("configuration", "activation", "architecture", "best", "verdict")
+            and isinstance(v, (int, float))
+            and not pd.isna(v)
+        }
+        tracking.log_metrics(run_id, numbers)
+        tracking.set_tags(run_id, {"verdict": row["verdict"], "best": row["best"]})
+        tracking.finish(run_id)
+
+
 def _main() -> None:
     import matplotlib.pyplot as plt
+
+    from stages import config, data, io, paths, summary, tracking
 
     cfg = config.load()
     names = cfg.model_names()
     metrics = {name: read_metrics(name) for name in names}
-    table = summary_table(cfg.data.dataset, metrics)
+    models = summary.model_table(cfg.data.dataset, metrics)
+    configurations = summary.configuration_table(models)
     tensors, meta = data.read_prepared()
-    made = make_figures(cfg, metrics, table, tensors, meta["classes"])
+    made = make_figures(cfg, metrics, models, configurations, tensors, meta["classes"])
     written = []
     for stem, fig in made.items():
         written.append(paths.PLOTS / f"{stem}.{cfg.plot.format}")
         io.save_figure(written[-1], fig, cfg.plot.dpi)
         plt.close(fig)
-    io.write_table(paths.SUMMARY_CSV, paths.SUMMARY_MD, table)
+    io.write_csv(paths.SUMMARY_CSV, configurations)
+    io.write_csv(paths.MODELS_CSV, models)
+    io.write_markdown(
+        paths.SUMMARY_MD,
+        [
+            (
+                "Per configuration",
+                "Test accuracy over the seeds: mean and 95 % Student-t interval. Each "
+                "activation is compared with the best of its architecture, paired by seed "
+                "(paired t-test, Holm-corrected across the architecture's comparisons).",
+                summary.readable(configurations),
+            ),
+            ("Per model", "One row per trained network.", models),
+        ],
+    )
+    io.write_json(paths.AGGREGATES, summary.aggregates(configurations))
 
     for name, m in metrics.items():
         _log_model_figures(cfg, name, m)
+    _log_configurations(cfg, metrics, configurations)
     key = tracking.comparison_key([m.record.run_key for m in metrics.values()])
     run_id = tracking.open_run(
         cfg.mlflow.experiment,
@@ -118,7 +184,7 @@ def _main() -> None:
     )
     for path in written:
         tracking.log_artifact(run_id, path, "figures")
-    for path in (paths.SUMMARY_CSV, paths.SUMMARY_MD):
+    for path in (paths.SUMMARY_CSV, paths.MODELS_CSV, paths.SUMMARY_MD, paths.AGGREGATES):
         tracking.log_artifact(run_id, path)
     tracking.finish(run_id)
     log.info("wrote %d figures and %s for %d models", len(made), paths.SUMMARY_MD, len(names))

@@ -190,6 +190,30 @@ def _model_tags(record: ModelRecord) -> dict[str, str]:
     return {"activation": record.spec.activation, "architecture": record.spec.architecture}
 
 
+PARENT_TAG = "mlflow.parentRunId"  # how the MLflow UI nests a run under another
+PER_SEED = ("model.name", "model.seed")  # what differs between the seeds of a configuration
+
+
+def configuration_run(experiment: str, record: ModelRecord) -> str:
+    """The parent run of a model's configuration (activation x architecture, all else equal
+    but the seed), found by a key of the params that define it; its per-seed model runs are
+    its children, and the plot stage logs the aggregates across seeds to it."""
+    params = {k: v for k, v in record.mlflow_params.items() if k not in PER_SEED}
+    spec = record.spec
+    return open_run(
+        experiment,
+        _hash({"configuration": params}),
+        f"{spec.activation}-{spec.architecture}",
+        kind="configuration",
+        params=params,
+        tags=_model_tags(record),
+    )
+
+
+def _child_tags(experiment: str, record: ModelRecord) -> dict[str, str]:
+    return {**_model_tags(record), PARENT_TAG: configuration_run(experiment, record)}
+
+
 def model_run(experiment: str, record: ModelRecord) -> str:
     """The run of a trained model, from the record that train wrote (``models/<m>/record.json``).
 
@@ -202,7 +226,7 @@ def model_run(experiment: str, record: ModelRecord) -> str:
         record.spec.name,
         kind="model",
         params=record.mlflow_params,
-        tags=_model_tags(record),
+        tags=_child_tags(experiment, record),
     )
 
 
@@ -210,9 +234,8 @@ def start_training_run(experiment: str, record: ModelRecord) -> str:
     """A new run for one training of this model. Earlier runs with its key stay live until
     ``settle_training_run``: a training that fails loses nothing that was complete."""
     exp_id = experiment_id(experiment)
-    return _create(
-        exp_id, record.run_key, record.spec.name, "model", record.mlflow_params, _model_tags(record)
-    )
+    tags = _child_tags(experiment, record)
+    return _create(exp_id, record.run_key, record.spec.name, "model", record.mlflow_params, tags)
 
 
 def settle_training_run(

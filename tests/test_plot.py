@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from stages import config, figures, layer_figures, plot
+from stages import config, figures, layer_figures, plot, stats
 from stages.config import ModelSpec
 from stages.io import ModelRecord
-from stages.summary import ModelMetrics, summary_table
+from stages.summary import ModelMetrics, configuration_table, model_table
 from tests.conftest import reference_params
 
 
@@ -16,7 +16,7 @@ def cfg():
     )
 
 
-def counts(dead, saturated, layers=4):
+def counts(dead, saturated, layers=4, nearly_dead=None):
     def summary(total):
         per_layer = [0] * (layers - 1) + [total]
         return {
@@ -28,7 +28,8 @@ def counts(dead, saturated, layers=4):
             "worst_layer_percent": total / 1.28,
         }
 
-    return {"dead": summary(dead), "saturated": summary(saturated)}
+    nearly = dead if nearly_dead is None else nearly_dead
+    return {"dead": summary(dead), "nearly_dead": summary(nearly), "saturated": summary(saturated)}
 
 
 def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42):
@@ -64,10 +65,12 @@ def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42
     return ModelMetrics(
         record=ModelRecord(spec, f"{activation}{seed}", {}, 567434),
         train={"parameters": 567434, "epochs_trained": epochs, "best_val_acc": 0.8},
-        timing={"seconds": 12.5},
         history=history,
         evaluate={"test_acc": test_acc, "confusion_matrix": [[5, 1], [2, 7]]},
-        dead={"init": counts(dead_init, dead_init), "trained": counts(dead_trained, 7)},
+        dead={
+            "init": counts(dead_init, dead_init),
+            "trained": counts(dead_trained, 7, nearly_dead=dead_trained + 2),
+        },
         dynamics=dynamics,
         probes={"gradient_flow_init": layers, "activations_trained": layers[:4]},
     )
@@ -90,32 +93,62 @@ def hand_made():
 
 
 def test_summary_table_numbers(hand_made):
-    table = summary_table("fashion_mnist", hand_made).set_index("model")
+    table = model_table("fashion_mnist", hand_made).set_index("model")
     relu = table.loc["relu-base-42"]
     assert relu["test_acc"] == 88.62 and relu["best_val_acc"] == 80.0
     assert relu["reference_test_acc"] == 88.62  # published, UvA tutorial 3
     assert relu["dead_init"] == 13 and relu["dead_trained"] == 3 and relu["saturated_trained"] == 7
+    assert relu["nearly_dead_trained"] == 5
     assert relu["dead_worst_layer_pct_init"] == pytest.approx(13 / 1.28)
     assert relu["seed"] == 42 and relu["parameters"] == 567434 and relu["epochs"] == 3
-    assert relu["train_seconds"] == 12.5
+    assert "train_seconds" not in table  # wall times differ between identical reruns
     assert table.loc["sigmoid-base-42", "reference_test_acc"] == 10.0
 
 
+def test_configuration_table_aggregates_seeds(hand_made):
+    hand_made["relu-base-43"] = metrics_for("relu", 0.8862 - 0.02, 11, 3, seed=43)
+    hand_made["sigmoid-base-43"] = metrics_for("sigmoid", 0.1, 0, 0, seed=43)
+    hand_made["relu-base-44"] = metrics_for("relu", 0.8862 + 0.01, 12, 3, seed=44)
+    hand_made["sigmoid-base-44"] = metrics_for("sigmoid", 0.11, 0, 0, seed=44)
+    table = configuration_table(model_table("fashion_mnist", hand_made)).set_index("configuration")
+    relu = table.loc["relu-base"]
+    acc = stats.describe([88.62, 86.62, 89.62])
+    assert relu["seeds"] == 3 and relu["test_acc_mean"] == pytest.approx(acc.mean, abs=1e-4)
+    assert relu["test_acc_ci_low"] == pytest.approx(acc.ci_low, abs=1e-4)
+    assert relu["dead_init_mean"] == 12 and relu["dead_init_std"] == 1
+    assert relu["verdict"] == stats.BEST and relu["reference_in_ci"] == "yes"
+    sigmoid = table.loc["sigmoid-base"]
+    diff = stats.paired([10.0, 10.0, 11.0], [88.62, 86.62, 89.62])
+    assert sigmoid["diff_vs_best"] == pytest.approx(diff.mean_difference, abs=1e-4)
+    assert sigmoid["p_holm"] == pytest.approx(diff.p_value, abs=1e-4)  # one comparison
+    assert sigmoid["verdict"] == stats.WORSE and sigmoid["reference_in_ci"] == "yes"
+
+
+def test_one_seed_says_no_interval(hand_made):
+    table = configuration_table(model_table("fashion_mnist", hand_made))
+    assert table["test_acc_ci_low"].isna().all() and table["reference_in_ci"].isna().all()
+    from stages.summary import readable
+
+    shown = readable(table).set_index("configuration")
+    assert shown.loc["relu-base", "95 % CI"] == "n < 2: no CI"
+    assert shown.loc["sigmoid-base", "verdict"] == stats.TOO_FEW
+
+
 def test_no_reference_for_other_widths_or_datasets(hand_made):
-    table = summary_table("mnist", hand_made).set_index("model")
+    table = model_table("mnist", hand_made).set_index("model")
     assert table["reference_test_acc"].isna().all()
     spec = hand_made["relu-base-42"].record.spec
     hand_made["relu-base-42"].record = ModelRecord(
         ModelSpec(spec.name, "relu", (), "base", (64, 64), 42), "k", {}, 1
     )
-    table = summary_table("fashion_mnist", hand_made).set_index("model")
+    table = model_table("fashion_mnist", hand_made).set_index("model")
     assert pd.isna(table.loc["relu-base-42", "reference_test_acc"])
 
 
 def test_figures_draw_from_the_metrics(hand_made):
     c = cfg()
-    table = summary_table("fashion_mnist", hand_made)
-    fig = figures.test_accuracy(c.plot, table, c.models.activations)
+    models = model_table("fashion_mnist", hand_made)
+    fig = figures.test_accuracy(c.plot, configuration_table(models), models)
     assert [p.get_height() for p in fig.axes[0].patches] == [88.62, 10.0]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["relu-base", "sigmoid-base"]
     fig = layer_figures.gradient_flow(c.plot, hand_made, "base", 256)
@@ -126,12 +159,21 @@ def test_figures_draw_from_the_metrics(hand_made):
     assert "88.62%" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].texts] == ["5", "1", "2", "7"]
     fig = figures.curves(c.plot, hand_made, c.models.activations, c.models.architectures)
-    lines = fig.axes[3].get_lines()  # validation accuracy, one line per model
-    assert [line.get_label() for line in lines] == list(hand_made)
+    lines = fig.axes[3].get_lines()  # validation accuracy, one line per configuration
+    assert [line.get_label() for line in lines] == ["relu-base", "sigmoid-base"]
     assert list(lines[0].get_ydata()) == [50.0, 75.0, 80.0]
-    fig = layer_figures.dead_per_layer(c.plot, hand_made, c.models.activations, ["base"], 1e-3)
-    dead_relu_trained = fig.axes[0].get_lines()[1]
-    assert list(dead_relu_trained.get_ydata()) == [0.0, 0.0, 0.0, pytest.approx(3 / 1.28)]
+    fig = layer_figures.dead_per_layer(
+        c.plot, hand_made, c.models.activations, ["base"], 1e-3, 0.99
+    )
+    assert [ax.get_title() for ax in fig.axes] == [
+        "dead at init (base)",
+        "dead after training (base)",
+        "nearly dead after training (base)",
+        "saturated after training (base)",
+    ]
+    dead_trained = fig.axes[1].get_images()[0].get_array()  # activations x layers, mean %
+    assert dead_trained.tolist() == [[0.0, 0.0, 0.0, pytest.approx(3 / 1.28)], [0.0] * 4]
+    assert [t.get_text() for t in fig.axes[1].texts[:4]] == ["·", "·", "·", "2"]
     fig = layer_figures.dead_dynamics(c.plot, hand_made, 300)
     assert fig.axes[0].get_title() == "relu-base-42: dead neurons per epoch"
     assert list(fig.axes[0].get_lines()[0].get_ydata()) == [0, 2, 1, 0]
@@ -140,28 +182,39 @@ def test_figures_draw_from_the_metrics(hand_made):
     assert f.get_ydata()[-1] == pytest.approx(5.0) and df.get_ydata()[-1] == pytest.approx(1.0)
 
 
-def test_accuracy_bars_average_seeds_with_error_bars(hand_made):
+def test_accuracy_bars_average_seeds_with_confidence_intervals(hand_made):
     hand_made["relu-base-43"] = metrics_for("relu", 0.8662, 13, 3, seed=43)
-    table = summary_table("fashion_mnist", hand_made)
-    fig = figures.test_accuracy(cfg().plot, table, cfg().models.activations)
+    models = model_table("fashion_mnist", hand_made)
+    configurations = configuration_table(models)
+    fig = figures.test_accuracy(cfg().plot, configurations, models)
     ax = fig.axes[0]
     assert [round(p.get_height(), 2) for p in ax.patches] == [87.62, 10.0]
-    (bars,) = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar]
-    low, high = bars.errorbar.lines[1][0].get_ydata()[0], bars.errorbar.lines[1][1].get_ydata()[0]
-    assert high - low == pytest.approx(2 * table[table.activation == "relu"].test_acc.std())
-    assert "mean of 2 seeds" in ax.get_title()
+    (bars,) = [c for c in ax.containers if hasattr(c, "has_yerr") and c.has_yerr]
+    segment = bars.lines[2][0].get_segments()[0]  # relu only: sigmoid has one seed, no CI
+    acc = stats.describe([88.62, 86.62])
+    assert [segment[0][1], segment[1][1]] == pytest.approx([acc.ci_low, acc.ci_high], abs=1e-3)
+    dots = [c for c in ax.collections if c.get_gid() == "seeds"]
+    assert sorted(y for c in dots for _, y in c.get_offsets()) == [10.0, 86.62, 88.62]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "published, one seed (UvA tutorial 3)" in labels and "mean of 2 seeds" in ax.get_title()
+
+
+def test_no_published_entry_without_a_reference(hand_made):
+    models = model_table("mnist", hand_made)
+    fig = figures.test_accuracy(cfg().plot, configuration_table(models), models)
+    assert not any("published" in label for label in fig.axes[0].get_legend_handles_labels()[1])
 
 
 def test_make_figures_names_every_figure(hand_made):
     import torch
 
     c = cfg()
-    table = summary_table("fashion_mnist", hand_made)
+    models = model_table("fashion_mnist", hand_made)
     samples = {
         "train_images": torch.zeros(40, 28, 28, dtype=torch.uint8),
         "train_labels": torch.arange(40) % 2,
     }
-    made = plot.make_figures(c, hand_made, table, samples, ["a", "b"])
+    made = plot.make_figures(c, hand_made, models, configuration_table(models), samples, ["a", "b"])
     assert set(made) == {
         "activations",
         "samples",

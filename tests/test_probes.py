@@ -103,3 +103,36 @@ def test_weight_stats_first_and_last_layer():
     assert "grads/first/mean_abs" not in stats
     net(torch.randn(2, 784)).sum().backward()
     assert "grads/last/std" in probes.weight_stats(net)
+
+
+def test_census_counts_images_per_neuron_on_hand_built_weights():
+    """Pixel 0 of image i is i / 10 for i < 10, else 0.1 (other pixels 0): with weight 1 on
+    pixel 0 and bias -0.45, the relu neuron's output is 0 on images 0..4 only (z <= 0)."""
+    x = torch.zeros(20, 784)
+    x[:, 0] = torch.tensor([i / 10 for i in range(10)] + [0.1] * 10)
+    w = torch.zeros(3, 784)
+    w[0, 0] = 1.0
+    b = torch.tensor([-0.45, -1.0, 1.0])  # neuron 1: always dead; neuron 2: never
+    census = probes.neuron_census(hand_built("relu", w, b), x, batch_size=6, eps=1e-3)
+    # z = x0 - 0.45 <= 0 for x0 in {0, .1, .2, .3, .4} and the ten 0.1 images: 15 of 20
+    assert census.images == 20 and census.zero[0].tolist() == [15, 20, 0]
+    assert census.saturated_count[0].tolist() == [15, 20, 0]  # relu: f' = 0 where output is 0
+    assert census.dead()[0].tolist() == [False, True, False]
+    assert census.nearly_dead(0.75)[0].tolist() == [True, True, False]
+    assert census.nearly_dead(0.8)[0].tolist() == [False, True, False]
+    assert census.mean_fractions(census.zero) == [pytest.approx((15 + 20) / 60)]
+    summary = probes.census_summary(census, 0.75)
+    assert summary["dead"]["per_layer"] == [1] and summary["nearly_dead"]["per_layer"] == [2]
+
+
+def test_census_saturation_fraction_for_tanh():
+    """tanh(z) with z = 30 * x0: saturated (tanh' < 1e-3) where x0 >= 0.14, never zero."""
+    x = torch.zeros(10, 784)
+    x[:, 0] = torch.arange(10) / 10  # 0.0 .. 0.9
+    w = torch.zeros(1, 784)
+    w[0, 0] = 30.0
+    census = probes.neuron_census(hand_built("tanh", w, torch.zeros(1)), x, 4, eps=1e-3)
+    # 1 - tanh(30 x)^2 < 1e-3  <=>  30 x > atanh(sqrt(1 - 1e-3)) = 4.15  <=>  x >= 0.2
+    assert census.saturated_count[0].tolist() == [8]
+    assert census.zero[0].tolist() == [1]  # x0 = 0 gives tanh(0) = 0 exactly
+    assert census.saturated(0.8)[0].tolist() == [True] and census.dead()[0].tolist() == [False]

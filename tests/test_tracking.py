@@ -35,11 +35,30 @@ def train_once(record, checkpoint_sha):
 
 
 def live_and_deleted():
+    """Model runs (not their configuration's parent run), live and soft-deleted."""
     client = tracking.client()
     exp = client.get_experiment_by_name("exp")
-    live = client.search_runs([exp.experiment_id])
-    deleted = client.search_runs([exp.experiment_id], run_view_type=ViewType.DELETED_ONLY)
+    models = f"tags.`{tracking.KIND_TAG}` = 'model'"
+    live = client.search_runs([exp.experiment_id], models)
+    deleted = client.search_runs([exp.experiment_id], models, run_view_type=ViewType.DELETED_ONLY)
     return [r.info.run_id for r in live], [r.info.run_id for r in deleted], exp
+
+
+def test_seeds_of_a_configuration_are_children_of_one_parent_run(mlflow_store):
+    def record(seed, lr=0.01):
+        spec = ModelSpec(f"relu-base-{seed}", "relu", (), "base", (4, 2), seed)
+        params = {"train.lr": lr, "model.name": spec.name, "model.seed": seed}
+        return ModelRecord(spec, f"key{seed}{lr}", params, 3000)
+
+    children = [tracking.start_training_run("exp", record(s)) for s in (42, 43)]
+    parents = {tracking.client().get_run(c).data.tags[tracking.PARENT_TAG] for c in children}
+    assert len(parents) == 1
+    parent = tracking.client().get_run(parents.pop())
+    assert parent.info.run_name == "relu-base"
+    assert parent.data.tags[tracking.KIND_TAG] == "configuration"
+    assert parent.data.params == {"train.lr": "0.01"}  # no seed: it is the configuration's
+    other = tracking.start_training_run("exp", record(42, lr=0.1))
+    assert tracking.client().get_run(other).data.tags[tracking.PARENT_TAG] != parent.info.run_id
 
 
 def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
