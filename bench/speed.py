@@ -166,7 +166,9 @@ def noop_repro_seconds() -> float | None:
     if status.returncode != 0 or json.loads(status.stdout or "{}"):
         return None
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"], cwd=ROOT, check=True, capture_output=True
+    )
     return time.perf_counter() - start
 
 
