@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KEY_TAG = "actlab.run_key"
+# The MLflow UI (3.x) opens an experiment of this kind on its runs table, not on GenAI traces.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 KIND_TAG = "actlab.kind"
 CHECKPOINT_TAG = "actlab.checkpoint_sha256"
 
@@ -74,13 +76,16 @@ def experiment_id(name: str) -> str:
     c = client()
     experiment = c.get_experiment_by_name(name)
     if experiment is not None:
+        for key, value in EXPERIMENT_KIND.items():
+            if experiment.tags.get(key) != value:  # an experiment made before the kind was set
+                c.set_experiment_tag(experiment.experiment_id, key, value)
         return experiment.experiment_id
     artifacts = None
     if tracking_uri().startswith("sqlite:///"):
         # Absolute, in the main repo: a relative default would land in a temp workspace.
         artifacts = (repo_root() / "mlruns").as_uri()
     try:
-        return c.create_experiment(name, artifact_location=artifacts)
+        return c.create_experiment(name, artifact_location=artifacts, tags=EXPERIMENT_KIND)
     except Exception:  # another stage created it in between
         return c.get_experiment_by_name(name).experiment_id
 

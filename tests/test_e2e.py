@@ -149,9 +149,17 @@ def test_outputs_and_metrics(repo):
         "gradient_flow_tiny.png",
         "activation_distributions_tiny.png",
     } <= plots
+    models = (repo / "metrics/models.csv").read_text().splitlines()
+    assert models[0].startswith("model,activation,architecture,init,seed,parameters")
+    assert [line.split(",")[0] for line in models[1:]] == [MODEL]
     summary = (repo / "metrics/summary.csv").read_text().splitlines()
-    assert summary[0].startswith("model,activation,architecture,seed,parameters")
-    assert [line.split(",")[0] for line in summary[1:]] == [MODEL]
+    assert summary[0].startswith("configuration,activation,architecture,seeds,test_acc_mean")
+    assert [line.split(",")[0] for line in summary[1:]] == ["relu-tiny"]
+    aggregates = json.loads((repo / "metrics/aggregates.json").read_text())
+    assert (
+        aggregates["relu-tiny"]["seeds"] == 1 and aggregates["relu-tiny"]["test_acc_ci_low"] is None
+    )
+    assert "n < 2: no CI" in (repo / "metrics/summary.md").read_text()
     rendered = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert not rendered.get("errors"), rendered["errors"]
     assert {
@@ -265,12 +273,14 @@ def test_adding_and_removing_an_activation(repo):
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"} | {
         f"{s}@tanh-tiny-42" for s in PER_MODEL
     }
-    assert "tanh-tiny-42" in (repo / "metrics/summary.csv").read_text()
+    assert "tanh-tiny-42" in (repo / "metrics/models.csv").read_text()
+    assert "tanh-tiny" in (repo / "metrics/summary.csv").read_text()
     assert "tanh-tiny-42" in live_runs(repo)
     write_params(repo)
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"}  # the table follows params
     assert (repo / "metrics/evaluate/tanh-tiny-42.json").exists()
-    assert "tanh-tiny-42" not in (repo / "metrics/summary.csv").read_text()
+    assert "tanh-tiny" not in (repo / "metrics/summary.csv").read_text()
+    assert "tanh-tiny-42" not in (repo / "metrics/models.csv").read_text()
 
 
 def test_adding_a_seed_runs_only_its_models(repo):
@@ -278,12 +288,27 @@ def test_adding_a_seed_runs_only_its_models(repo):
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"} | {
         f"{s}@relu-tiny-7" for s in PER_MODEL
     }
-    rows = (repo / "metrics/summary.csv").read_text().splitlines()[1:]
-    assert [(r.split(",")[0], r.split(",")[3]) for r in rows] == [
+    rows = (repo / "metrics/models.csv").read_text().splitlines()[1:]
+    assert [(r.split(",")[0], r.split(",")[4]) for r in rows] == [
         (MODEL, "42"),
         ("relu-tiny-7", "7"),
     ]
-    assert live_runs(repo)["relu-tiny-7"].data.params["model.seed"] == "7"
+    aggregate = json.loads((repo / "metrics/aggregates.json").read_text())["relu-tiny"]
+    assert aggregate["seeds"] == 2
+    assert (
+        aggregate["test_acc_ci_low"] <= aggregate["test_acc_mean"] <= aggregate["test_acc_ci_high"]
+    )
+    shown = json.loads(dvc(repo, "metrics", "show", "--json").stdout)
+    assert "metrics/aggregates.json" in next(iter(shown.values()))["data"]
+    runs = live_runs(repo)
+    assert runs["relu-tiny-7"].data.params["model.seed"] == "7"
+    # the seeds are children of their configuration's run, which holds the aggregates
+    parent = runs["relu-tiny"]
+    assert parent.data.tags["actlab.kind"] == "configuration"
+    for model in (MODEL, "relu-tiny-7"):
+        assert runs[model].data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert parent.data.metrics["seeds"] == 2
+    assert parent.data.metrics["test_acc_mean"] == pytest.approx(aggregate["test_acc_mean"])
     write_params(repo)
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"}
 

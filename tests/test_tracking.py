@@ -77,6 +77,7 @@ def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
     assert run.data.tags["activation"] == "relu" and run.data.tags[tracking.KEY_TAG] == "k1"
     assert run.data.tags["dvc.stage.train"] == "train@relu-base"
     assert exp.artifact_location == (tmp_path / "mlruns").as_uri()
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # UI opens on runs
 
 
 def test_identical_retraining_keeps_the_complete_run(mlflow_store):

@@ -1,0 +1,80 @@
+"""The training loop on small synthetic data: implementations agree, reruns are bit-identical,
+initialisation schemes do what they say."""
+
+import pytest
+import torch
+
+from stages import config, data, mlp, training
+from tests.conftest import reference_params
+
+
+def splits(n_train=1024, n_val=256, seed=0):
+    """Ten Gaussian blobs in 784 dimensions: learnable in one epoch, not trivially."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(10, 784, generator=g)
+
+    def draw(n):
+        y = torch.randint(0, 10, (n,), generator=g)
+        return centres[y] + 2.0 * torch.randn(n, 784, generator=g), y
+
+    (xt, yt), (xv, yv) = draw(n_train), draw(n_val)
+    return data.Splits(xt, yt, xv, yv, xv, yv, meta={})
+
+
+def train_config(**edits):
+    edits = {
+        "train__max_epochs": 1,
+        "train__batch_size": 64,
+        "train__dynamics_subset": 256,
+        **edits,
+    }
+    return config.parse(reference_params(**edits)).train
+
+
+def spec(activation="tanh", arch="base", seed=42, init="default", hidden=(64, 32)):
+    return config.ModelSpec(f"{activation}-{arch}-{seed}", activation, (), arch, hidden, seed, init)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "swish", "elu", "relu"])
+def test_fused_and_formula_give_the_same_accuracy_after_one_epoch(activation):
+    results = {}
+    for impl in ("fused", "formula"):
+        tc = train_config(train__activation_impl=impl)
+        r = training.train_model(tc, spec(activation), splits(), torch.device("cpu"))
+        results[impl] = r.history[0]["val_acc"]
+    assert results["fused"] == pytest.approx(results["formula"], abs=0.001)  # 0.1 pp
+
+
+def test_cpu_training_is_bit_identical_across_reruns():
+    tc = train_config(train__max_epochs=2)
+    a = training.train_model(tc, spec(), splits(), torch.device("cpu"))
+    b = training.train_model(tc, spec(), splits(), torch.device("cpu"))
+    assert all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
+    assert a.history == b.history
+
+
+def test_seed_sets_the_same_initial_weights_for_every_activation():
+    """Paired comparisons: one seed, one architecture -> the same starting point."""
+    relu = mlp.build(spec("relu")).state_dict()
+    tanh = mlp.build(spec("tanh")).state_dict()
+    assert all(torch.equal(relu[k], tanh[k]) for k in relu)
+
+
+def test_init_schemes():
+    hidden = (512, 256)
+    default = mlp.build(spec("relu", hidden=hidden))
+    kaiming = mlp.build(spec("relu", init="kaiming", hidden=hidden))
+    xavier = mlp.build(spec("tanh", init="xavier", hidden=hidden))
+    # PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), std 1/sqrt(3 fan_in)
+    assert default.linears()[0].weight.std().item() == pytest.approx((3 * 784) ** -0.5, rel=0.02)
+    # He: N(0, 2 / fan_in) for relu; the output layer is linear (gain 1); zero biases
+    assert kaiming.linears()[0].weight.std().item() == pytest.approx((2 / 784) ** 0.5, rel=0.02)
+    assert kaiming.linears()[1].weight.std().item() == pytest.approx((2 / 512) ** 0.5, rel=0.02)
+    assert kaiming.linears()[-1].weight.std().item() == pytest.approx((1 / 256) ** 0.5, rel=0.1)
+    assert all(torch.equal(lin.bias, torch.zeros_like(lin.bias)) for lin in kaiming.linears())
+    # Glorot: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), std a / sqrt(3)
+    a = (6 / (784 + 512)) ** 0.5
+    w = xavier.linears()[0].weight
+    assert w.abs().max().item() <= a and w.std().item() == pytest.approx(a / 3**0.5, rel=0.02)
+    assert mlp.kaiming_gain("leakyrelu", {"alpha": 0.1}) == pytest.approx((2 / 1.01) ** 0.5)
+    assert mlp.kaiming_gain("tanh", {}) == pytest.approx(5 / 3)
