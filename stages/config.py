@@ -17,12 +17,18 @@ import yaml
 
 from stages.catalog import ACTIVATIONS, IMPLS, INITS
 from stages.errors import ConfigError
-from stages.params_reader import NAME, Section, activation_options, architecture
+from stages.params_reader import MAX_SEED, NAME, Section, activation_options, architecture
 
 DATASETS = ("fashion_mnist", "mnist")
 NORMALIZATIONS = ("fixed", "computed")
 OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda")
+OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
+MAX_EPOCHS = 10000
+MAX_BATCH = 65536
+MAX_BINS = 1000
+MAX_DPI = 600
+MAX_WIDTH_INCHES = 50.0
 
 
 @dataclass(frozen=True)
@@ -171,13 +177,18 @@ def parse(raw: Any) -> Config:
     data = DataConfig(
         dataset=d.choice("dataset", DATASETS),
         mirror=d.string("mirror"),
-        val_size=d.integer("val_size", minimum=1),
-        split_seed=d.integer("split_seed", minimum=0),
+        val_size=d.integer("val_size", minimum=1, maximum=OFFICIAL_TRAIN_IMAGES - 1),
+        split_seed=d.integer("split_seed", minimum=0, maximum=MAX_SEED),
         normalization=d.choice("normalization", NORMALIZATIONS),
         mean=d.number("mean"),
         std=d.number("std", positive=True),
     )
     d.done()
+    if data.mirror != "auto" and not Path(data.mirror).expanduser().is_dir():
+        raise ConfigError(
+            f"data.mirror: {data.mirror!r} is not a directory; use auto, or a directory "
+            "holding the four IDX files (.gz or not)"
+        )
 
     m = root.section("models")
     models = ModelsConfig(
@@ -213,24 +224,35 @@ def parse(raw: Any) -> Config:
     train = TrainConfig(
         optimizer=t.choice("optimizer", OPTIMIZERS),
         lr=t.number("lr", positive=True),
-        momentum=t.number("momentum", minimum=0.0),
-        batch_size=t.integer("batch_size", minimum=1),
-        max_epochs=t.integer("max_epochs", minimum=1),
+        momentum=t.number("momentum", minimum=0.0, below=1.0),
+        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
+        max_epochs=t.integer("max_epochs", minimum=1, maximum=MAX_EPOCHS),
         patience=t.integer("patience", minimum=1),
         device=t.choice("device", DEVICES),
         activation_impl=t.choice("activation_impl", IMPLS),
         dynamics_subset=t.integer("dynamics_subset", minimum=1),
     )
     t.done()
+    train_images = OFFICIAL_TRAIN_IMAGES - data.val_size
+    if train.batch_size > train_images:
+        raise ConfigError(
+            f"train.batch_size: {train.batch_size} exceeds the {train_images} training images "
+            f"left by data.val_size {data.val_size}; lower one of them"
+        )
+    if train.dynamics_subset > train_images:
+        raise ConfigError(
+            f"train.dynamics_subset: {train.dynamics_subset} exceeds the {train_images} "
+            f"training images left by data.val_size {data.val_size}"
+        )
 
     p = root.section("probes")
     probes = ProbeConfig(
         saturation_eps=p.number("saturation_eps", positive=True),
         saturated_fraction=p.number("saturated_fraction", positive=True),
-        batch_size=p.integer("batch_size", minimum=1),
-        grad_batch_size=p.integer("grad_batch_size", minimum=1),
-        activation_batch_size=p.integer("activation_batch_size", minimum=1),
-        hist_bins=p.integer("hist_bins", minimum=2),
+        batch_size=p.integer("batch_size", minimum=1, maximum=MAX_BATCH),
+        grad_batch_size=p.integer("grad_batch_size", minimum=1, maximum=train_images),
+        activation_batch_size=p.integer("activation_batch_size", minimum=1, maximum=train_images),
+        hist_bins=p.integer("hist_bins", minimum=2, maximum=MAX_BINS),
     )
     p.done()
     if probes.saturation_eps >= 1:
@@ -246,8 +268,8 @@ def parse(raw: Any) -> Config:
 
     g = root.section("plot")
     plot = PlotConfig(
-        dpi=g.integer("dpi", minimum=20),
-        width=g.number("width", positive=True),
+        dpi=g.integer("dpi", minimum=20, maximum=MAX_DPI),
+        width=g.number("width", positive=True, maximum=MAX_WIDTH_INCHES),
         format=g.choice("format", ("png",)),
     )
     g.done()

@@ -13,6 +13,8 @@ from stages.catalog import ACTIVATIONS, check_options
 from stages.errors import ConfigError
 
 NAME = re.compile(r"^[a-z0-9_]+$")  # model names join matrix items with '-', so no '-' inside
+MAX_SEED = 2**32 - 1  # torch.manual_seed / torch.Generator take less than 2**64; numpy 2**32
+MAX_WIDTH = 65536  # neurons in one hidden layer
 
 
 def _is_number(text: str) -> bool:
@@ -54,15 +56,29 @@ class Section:
             raise ConfigError(f"{where}: {value!r} must be a non-empty string")
         return value
 
-    def integer(self, key: str, minimum: int | None = None) -> int:
+    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
         where, value = self.get(key)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            raise ConfigError(
+                f"{where}: must be an integer, not the string {value!r} (drop the quotes)"
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: {value!r} must be an integer")
         if minimum is not None and value < minimum:
             raise ConfigError(f"{where}: {value!r} must be >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{where}: {value!r} must be <= {maximum}")
         return value
 
-    def number(self, key: str, *, positive: bool = False, minimum: float | None = None) -> float:
+    def number(
+        self,
+        key: str,
+        *,
+        positive: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        below: float | None = None,
+    ) -> float:
         where, value = self.get(key)
         if isinstance(value, str) and _is_number(value):
             raise ConfigError(
@@ -76,6 +92,10 @@ class Section:
             raise ConfigError(f"{where}: {value!r} must be > 0")
         if minimum is not None and not value >= minimum:
             raise ConfigError(f"{where}: {value!r} must be >= {minimum}")
+        if maximum is not None and not value <= maximum:
+            raise ConfigError(f"{where}: {value!r} must be <= {maximum}")
+        if below is not None and not value < below:
+            raise ConfigError(f"{where}: {value!r} must be < {below}")
         return float(value)
 
     def names(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -98,11 +118,14 @@ class Section:
         if (
             not isinstance(value, list)
             or not value
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value
+            )
             or len(set(value)) != len(value)
         ):
             raise ConfigError(
-                f"{where}: {value!r} must be a non-empty list of distinct integers >= 0"
+                f"{where}: {value!r} must be a non-empty list of distinct integers >= 0 "
+                f"and <= {MAX_SEED}"
             )
         return tuple(value)
 
@@ -132,6 +155,8 @@ def architecture(
     for width in value:
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ConfigError(f"{where}: width {width!r} must be a positive integer")
+        if width > MAX_WIDTH:
+            raise ConfigError(f"{where}: width {width!r} must be <= {MAX_WIDTH}")
     init = recipe.choice("init", inits)
     recipe.done()
     return tuple(value), init

@@ -49,6 +49,10 @@ def reference_acc(dataset: str, record: ModelRecord) -> float | None:
     return None
 
 
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else round(100 * fraction, 2)
+
+
 def model_table(dataset: str, metrics: Mapping[str, ModelMetrics]) -> pd.DataFrame:
     """One row per trained model. Wall times are not in it: they differ between identical
     reruns and live in ``metrics/timing/`` and MLflow."""
@@ -64,7 +68,8 @@ def model_table(dataset: str, metrics: Mapping[str, ModelMetrics]) -> pd.DataFra
                 "seed": spec.seed,
                 "parameters": m.train["parameters"],
                 "epochs": m.train["epochs_trained"],
-                "best_val_acc": round(100 * m.train["best_val_acc"], 2),
+                "best_val_acc": _percent(m.train["best_val_acc"]),
+                "diverged_at_epoch": m.train.get("diverged_at_epoch"),
                 "test_acc": round(100 * m.evaluate["test_acc"], 2),
                 "reference_test_acc": reference_acc(dataset, m.record),
                 "dead_init": d["init"]["dead"]["total"],
@@ -190,11 +195,16 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
 
 
 def aggregates(configurations: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The numbers ``dvc metrics show`` and ``dvc exp show`` list: per configuration."""
+    """What ``dvc metrics show`` and ``dvc exp show`` list: per configuration, the mean test
+    accuracy (%) over the seeds and its 95 % interval (null with one seed)."""
     out = {}
     for _, r in configurations.iterrows():
         out[r["configuration"]] = {
-            k: (None if pd.isna(r[k]) else round(float(r[k]), 4))
-            for k in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high")
-        } | {"seeds": int(r["seeds"])}
+            name: (None if pd.isna(r[column]) else round(float(r[column]), 2))
+            for name, column in (
+                ("test_acc", "test_acc_mean"),
+                ("ci_low", "test_acc_ci_low"),
+                ("ci_high", "test_acc_ci_high"),
+            )
+        }
     return out

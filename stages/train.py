@@ -51,15 +51,17 @@ def _main(model_name: str) -> None:
     io.save_torch(paths.neuron_history(model_name), result.neuron_history)
     io.write_record(paths.model_record(model_name), record)
     io.write_tsv(paths.curves(model_name), result.history)
-    best = result.history[result.best_epoch - 1]
+    # best_epoch 0: diverged in epoch 1, the kept checkpoint is the initial weights.
+    best = result.history[result.best_epoch - 1] if result.best_epoch else {}
     epochs = len(result.history)
     metrics = {
         "parameters": n_params,
         "epochs_trained": epochs,
         "best_epoch": result.best_epoch,
-        "best_val_acc": best["val_acc"],
-        "best_val_loss": best["val_loss"],
-        "train_acc_at_best": best["train_acc"],
+        "best_val_acc": best.get("val_acc"),
+        "best_val_loss": best.get("val_loss"),
+        "train_acc_at_best": best.get("train_acc"),
+        "diverged_at_epoch": result.diverged_at_epoch,
     }
     io.write_json(paths.train(model_name), metrics)
     timing = {
@@ -69,11 +71,15 @@ def _main(model_name: str) -> None:
     }
     io.write_json(paths.timing(model_name), timing)
 
+    numbers = {k: v for k, v in metrics.items() if v is not None}
     tracking.log_metrics(
         run_id,
-        {**metrics, "train_seconds": result.seconds, "seconds_per_epoch": result.seconds / epochs},
+        {**numbers, "train_seconds": result.seconds, "seconds_per_epoch": result.seconds / epochs},
     )
-    tracking.set_tags(run_id, {"device": str(dev)})
+    diverged = result.diverged_at_epoch
+    tracking.set_tags(
+        run_id, {"device": str(dev), "diverged": "no" if diverged is None else f"epoch {diverged}"}
+    )
     tracking.log_artifact(run_id, paths.best_checkpoint(model_name), "checkpoint")
     tracking.log_artifact(run_id, paths.model_record(model_name), "checkpoint")
     tracking.log_artifact(run_id, paths.curves(model_name))
@@ -81,13 +87,14 @@ def _main(model_name: str) -> None:
     sha = hashlib.sha256(paths.best_checkpoint(model_name).read_bytes()).hexdigest()
     tracking.settle_training_run(experiment, run_id, record, sha)
     log.info(
-        "%s: best val acc %.4f at epoch %d of %d (%.1f s on %s)",
+        "%s: best val acc %s at epoch %d of %d (%.1f s on %s)%s",
         model_name,
-        best["val_acc"],
+        f"{best['val_acc']:.4f}" if best else "-",
         result.best_epoch,
         epochs,
         result.seconds,
         dev,
+        "" if diverged is None else f", diverged at epoch {diverged}",
     )
 
 

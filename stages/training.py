@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class TrainResult:
     best_epoch: int
     neuron_history: dict = field(default_factory=dict)
     seconds: float = 0.0
+    diverged_at_epoch: int | None = None  # the epoch whose training loss was not finite
 
 
 def make_optimizer(tc: TrainConfig, params) -> torch.optim.Optimizer:
@@ -105,6 +107,7 @@ def train_model(
     extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
     history: list[dict] = []
     best_acc, best_epoch, best_state = -1.0, 0, init_state
+    diverged = None
     start = time.perf_counter()
     bar = tqdm(
         range(1, tc.max_epochs + 1),
@@ -131,6 +134,12 @@ def train_model(
         history.append(row)
         on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
         val_acc = row["val_acc"]
+        if not math.isfinite(row["train_loss"]):
+            # Divergence is a result, not a crash: stop this model and keep its best
+            # checkpoint from before (finite, or the initial weights if epoch 1 diverged).
+            diverged = epoch
+            log.warning("%s: training loss not finite at epoch %d: diverged", spec.name, epoch)
+            break
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val_acc:.4f}")
         if bar.disable:  # no TTY for a bar: one log line per epoch instead
             log.info(
@@ -164,5 +173,11 @@ def train_model(
         "subset_size": len(subset),
     }
     return TrainResult(
-        init_state, best_state, history, best_epoch, neuron_history, time.perf_counter() - start
+        init_state,
+        best_state,
+        history,
+        best_epoch,
+        neuron_history,
+        time.perf_counter() - start,
+        diverged,
     )

@@ -78,3 +78,15 @@ def test_init_schemes():
     assert w.abs().max().item() <= a and w.std().item() == pytest.approx(a / 3**0.5, rel=0.02)
     assert mlp.kaiming_gain("leakyrelu", {"alpha": 0.1}) == pytest.approx((2 / 1.01) ** 0.5)
     assert mlp.kaiming_gain("tanh", {}) == pytest.approx(5 / 3)
+
+
+def test_divergence_stops_the_model_and_keeps_the_last_finite_best():
+    """lr 1e6 with plain SGD: the loss overflows within the first epochs."""
+    tc = train_config(train__max_epochs=5, train__lr=1e6, train__momentum=0.0)
+    result = training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    assert result.diverged_at_epoch is not None
+    assert len(result.history) == result.diverged_at_epoch  # stopped there
+    assert all(torch.isfinite(t).all() for t in result.best_state.values())
+    assert result.best_epoch < result.diverged_at_epoch
+    sane = training.train_model(train_config(), spec("relu"), splits(), torch.device("cpu"))
+    assert sane.diverged_at_epoch is None
