@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from stages.errors import ConfigError, DataError
+from stages.errors import ConfigError, DataError, Terminated
 
 
 def run_stage(body: Callable[[], None]) -> int:
@@ -22,6 +22,9 @@ def run_stage(body: Callable[[], None]) -> int:
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("stopped by SIGTERM", file=sys.stderr)
+        return 128 + 15
     return 0
 
 

@@ -11,3 +11,8 @@ class ConfigError(ValueError):
 
 class DataError(RuntimeError):
     """Data that cannot be found or read; the message names the file or dataset and the fix."""
+
+
+class Terminated(BaseException):
+    """SIGTERM as an exception, so that a stage closes its MLflow run as KILLED on the way out
+    (a BaseException, like KeyboardInterrupt: no ``except Exception`` swallows it)."""

@@ -16,13 +16,16 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stages.config import ModelSpec, TrainConfig
+from stages.errors import Terminated
 from stages.io import ModelRecord
 
 if TYPE_CHECKING:
@@ -239,6 +242,10 @@ def start_training_run(experiment: str, record: ModelRecord) -> str:
     """A new run for one training of this model. Earlier runs with its key stay live until
     ``settle_training_run``: a training that fails loses nothing that was complete."""
     exp_id = experiment_id(experiment)
+    for stale in _find(exp_id, record.run_key):
+        if stale.info.status == "RUNNING":  # its process was killed before it could close it
+            finish(stale.info.run_id, "KILLED")
+            log.info("closed MLflow run %s of %s as KILLED", stale.info.run_id, record.spec.name)
     tags = _child_tags(experiment, record)
     return _create(exp_id, record.run_key, record.spec.name, "model", record.mlflow_params, tags)
 
@@ -323,8 +330,29 @@ def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> N
     client().log_artifact(run_id, str(path), artifact_path)
 
 
-def finish(run_id: str, ok: bool = True) -> None:
-    client().set_terminated(run_id, "FINISHED" if ok else "FAILED")
+def finish(run_id: str, status: str = "FINISHED") -> None:
+    client().set_terminated(run_id, status)
+
+
+@contextmanager
+def guard(run_id: str) -> Iterator[None]:
+    """Whatever ends the block early closes the run: SIGTERM or Ctrl-C as KILLED, an error as
+    FAILED. (A ``kill -9`` cannot be caught: the next training of the key closes that run.)"""
+
+    def on_sigterm(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        finish(run_id, "KILLED")
+        raise
+    except BaseException:
+        finish(run_id, "FAILED")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def comparison_key(model_keys: list[str]) -> str:

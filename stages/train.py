@@ -18,7 +18,7 @@ log = logging.getLogger("train")
 
 def _main(model_name: str) -> None:
     # Imported here, not at the top: `--help` and argument errors answer without torch.
-    from stages import config, data, device, io, mlp, paths, tracking, training
+    from stages import config, data, device, io, tracking, training
 
     cfg = config.load()
     spec = cfg.model_spec(model_name)
@@ -31,7 +31,7 @@ def _main(model_name: str) -> None:
     # logged does not change the model, so renaming the experiment must not retrain.
     experiment = cfg.mlflow.experiment
     run_id = tracking.start_training_run(experiment, record)
-    try:
+    with tracking.guard(run_id):  # every way out of here closes the run
         result = training.train_model(
             cfg.train,
             spec,
@@ -39,10 +39,14 @@ def _main(model_name: str) -> None:
             dev,
             on_epoch=lambda row: tracking.log_metrics(run_id, row, row["epoch"]),
         )
-    except BaseException:
-        tracking.finish(run_id, ok=False)
-        raise
+        _write_and_log(model_name, cfg, dev, record, result, run_id)
 
+
+def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:
+    """The trained model's files, and its metrics, checkpoint and status in MLflow."""
+    from stages import io, mlp, paths, tracking
+
+    spec, params = record.spec, record.mlflow_params
     n_params = sum(t.numel() for t in result.init_state.values())
     record = io.ModelRecord(spec, record.run_key, params, n_params)
     impl = cfg.train.activation_impl
@@ -85,7 +89,7 @@ def _main(model_name: str) -> None:
     tracking.log_artifact(run_id, paths.curves(model_name))
     tracking.finish(run_id)
     sha = hashlib.sha256(paths.best_checkpoint(model_name).read_bytes()).hexdigest()
-    tracking.settle_training_run(experiment, run_id, record, sha)
+    tracking.settle_training_run(cfg.mlflow.experiment, run_id, record, sha)
     log.info(
         "%s: best val acc %s at epoch %d of %d (%.1f s on %s)%s",
         model_name,

@@ -95,7 +95,7 @@ def test_identical_retraining_keeps_the_complete_run(mlflow_store):
 def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
     first, _ = train_once(model_config(), "sha-a")
     failed = tracking.start_training_run("exp", model_config())
-    tracking.finish(failed, ok=False)
+    tracking.finish(failed, "FAILED")
     live, _, _ = live_and_deleted()
     assert set(live) == {first, failed}
     assert tracking.client().get_run(failed).info.status == "FAILED"
@@ -125,3 +125,30 @@ def test_rows_logged_again_only_where_they_changed(mlflow_store):
     assert len(client.get_metric_history(run_id, "dead")) == 2
     sat = sorted(client.get_metric_history(run_id, "sat"), key=lambda m: m.timestamp)
     assert [(m.step, m.value) for m in sat][-2:] == [(0, 1.0), (1, 5.0)] and len(sat) == 4
+
+
+def test_guard_closes_the_run_on_sigterm_and_on_errors(mlflow_store):
+    import os
+    import signal
+
+    import pytest
+
+    from stages.errors import Terminated
+
+    killed = tracking.start_training_run("exp", model_config(key="sig"))
+    with pytest.raises(Terminated), tracking.guard(killed):
+        os.kill(os.getpid(), signal.SIGTERM)
+    failed = tracking.start_training_run("exp", model_config(key="err"))
+    with pytest.raises(PermissionError), tracking.guard(failed):
+        raise PermissionError("metrics/ is read-only")
+    status = {r: tracking.client().get_run(r).info.status for r in (killed, failed)}
+    assert status == {killed: "KILLED", failed: "FAILED"}
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(
+        signal.getsignal(signal.SIGTERM)
+    )
+
+
+def test_a_run_left_running_by_a_killed_process_is_closed_by_the_next_training(mlflow_store):
+    orphan = tracking.start_training_run("exp", model_config(key="k9"))  # then kill -9
+    tracking.start_training_run("exp", model_config(key="k9"))
+    assert tracking.client().get_run(orphan).info.status == "KILLED"
