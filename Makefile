@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench
+.PHONY: repro test test-fast ui lint format bench data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -12,11 +12,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-repro: $(STAMP)
+repro: $(STAMP) data
 	dvc repro
 
-test: $(STAMP)
+test: $(STAMP) data
 	$(PY) -m pytest
+
+# FashionMNIST offline: Debian's dataset-fashion-mnist, or torchvision's download folder. With
+# neither, torchvision downloads it when the network allows; else, as root with apt-get, the
+# Debian package is installed. Otherwise prepare stops with the error that names the fixes.
+FMNIST_DEB := /usr/share/datasets/fashion-mnist
+data: $(STAMP)
+	@if [ -d $(FMNIST_DEB) ] || ls data/raw/FashionMNIST/raw/*-ubyte* >/dev/null 2>&1; then \
+	  exit 0; fi; \
+	if $(PY) -c "import sys, urllib.request, torchvision.datasets as d; \
+	  urllib.request.urlopen(d.FashionMNIST.mirrors[0], timeout=5)" 2>/dev/null; then \
+	  echo "FashionMNIST is not on this machine: torchvision will download it"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "FashionMNIST: no copy here and no network: installing Debian's dataset-fashion-mnist"; \
+	  apt-get install -y -q dataset-fashion-mnist || \
+	    { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; }; \
+	else \
+	  echo "FashionMNIST: no copy here and no network; see README 'Data' for the fixes"; fi
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
@@ -31,5 +48,6 @@ lint: $(STAMP)
 format: $(STAMP)
 	ruff format stages tests bench
 
-bench: $(STAMP)
+bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unless a GPU is visible
+	$(PY) bench/speed.py
 	$(PY) bench/probes.py

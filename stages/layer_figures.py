@@ -5,83 +5,86 @@ the model-level ones and the shared styling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from stages.config import PlotConfig
-from stages.figures import Metrics, figure, integer_ticks
-
-RELU_FAMILY = ("relu", "relu_custom", "leakyrelu", "elu")
+from stages.figures import Metrics, activation_colours, figure, integer_ticks
 
 
-def _histogram(ax, hist: Mapping, **kw) -> None:
-    ax.stairs(hist["counts"], np.asarray(hist["edges"]), fill=True, alpha=0.7, **kw)
-
-
-def _layer_grid(
-    pc: PlotConfig,
-    metrics: Metrics,
-    key: str,
-    draw: Callable[..., str],
-    *,
-    ylabel: str,
-    xlabel: str,
-    title: str,
-) -> Figure:
-    """Rows: the models; columns: their layers in ``probes[key]``; ``draw`` fills one cell
-    from that layer's record and returns the cell's title."""
-    names = list(metrics)
-    columns = max(len(metrics[n].probes[key]) for n in names)
-    fig, axes = figure(pc, len(names), columns, 1.5)
-    for row, name in zip(axes, names, strict=True):
-        layers = metrics[name].probes[key]
-        for ax, layer in zip(row, layers, strict=False):
-            ax.set_title(draw(ax, layer), fontsize="x-small")
-            ax.tick_params(labelsize="x-small")
-        row[0].set_ylabel(f"{name}\n{ylabel}", fontsize="small")
-        for ax in row[len(layers) :]:
-            ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel(xlabel, fontsize="small")
-    fig.suptitle(title)
-    return fig
+def _layer_colours(n: int) -> list:
+    """Layer 1 dark to layer n light: depth reads as a gradient at any number of layers."""
+    return [plt.get_cmap("viridis")(i / max(1, n - 1) * 0.9) for i in range(n)]
 
 
 def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Figure:
-    def draw(ax, layer: Mapping) -> str:
-        _histogram(ax, layer["hist_log10_abs"])
-        return f"layer {layer['layer']}: mean |g| {layer['summary']['mean_abs']:.1e}"
-
-    return _layer_grid(
-        pc,
-        metrics,
-        "gradient_flow_init",
-        draw,
-        ylabel="weights (count)",
-        xlabel="log10 |dL/dW| (exact 0: leftmost bin)",
-        title=f"Gradient flow at initialisation ({arch}): weight gradients per layer, "
-        f"one batch of {batch} images",
+    """Per model, the mean and the median |dL/dW| of each Linear layer at initialisation
+    (log scale): vanishing gradients show as a line falling towards the input layer."""
+    names = list(metrics)
+    colours = activation_colours(
+        list(dict.fromkeys(m.record.spec.activation for m in metrics.values()))
     )
+    fig, axes = figure(pc, 1, 2, pc.width * 0.36)
+    for ax, (stat, label) in zip(
+        axes[0], (("mean_abs", "mean |dL/dW|"), ("abs_q50", "median |dL/dW|")), strict=True
+    ):
+        for name in names:
+            layers = metrics[name].probes["gradient_flow_init"]
+            ax.plot(
+                [layer["layer"] for layer in layers],
+                [max(layer["summary"][stat], 1e-30) for layer in layers],
+                marker="o",
+                ms=3,
+                label=name,
+                color=colours[metrics[name].record.spec.activation],
+            )
+        ax.set_yscale("log")
+        ax.set(xlabel="Linear layer (1 = input, last = output)", ylabel=f"{label} (log)")
+        integer_ticks(ax)
+        ax.grid(alpha=0.3)
+    axes[0, 1].legend(fontsize="x-small", ncol=2 if len(names) > 6 else 1)
+    fig.suptitle(
+        f"Gradient flow at initialisation ({arch}): weight gradients per layer, one batch of "
+        f"{batch} training images"
+    )
+    return fig
 
 
 def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Figure:
-    def draw(ax, layer: Mapping) -> str:
-        _histogram(ax, layer["hist"], color="C1")
+    """One small panel per model: each hidden layer's output histogram as a line (log
+    counts), and the share of exact zeros over all layers in the panel title."""
+    names = list(metrics)
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.75)
+    for ax, name in zip(axes.flat, names, strict=False):
+        layers = metrics[name].probes["activations_trained"]
+        colours = _layer_colours(len(layers))
+        for layer, colour in zip(layers, colours, strict=True):
+            hist = layer["hist"]
+            ax.stairs(
+                np.maximum(hist["counts"], 0.5),  # log scale: an empty bin sits at the floor
+                np.asarray(hist["edges"]),
+                color=colour,
+                label=f"layer {layer['layer']}",
+            )
+        zeros = np.mean([layer["summary"]["fraction_zero"] for layer in layers])
         ax.set_yscale("log")
-        return f"layer {layer['layer']}: {100 * layer['summary']['fraction_zero']:.0f}% zeros"
-
-    return _layer_grid(
-        pc,
-        metrics,
-        "activations_trained",
-        draw,
-        ylabel="count (log)",
-        xlabel="activation output",
-        title=f"Activation outputs per layer after training ({arch}), {batch} training images",
+        ax.set_title(f"{name}: {100 * zeros:.0f}% exact zeros", fontsize="small")
+        ax.set_xlabel("activation output", fontsize="x-small")
+        ax.tick_params(labelsize="x-small")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("count (log)", fontsize="x-small")
+    axes.flat[0].legend(fontsize="xx-small", ncol=2)
+    fig.suptitle(
+        f"Activation outputs per hidden layer after training ({arch}), {batch} training "
+        "images: dark = first layer, light = last"
     )
+    return fig
 
 
 HEATMAP_PANELS = (
@@ -140,32 +143,32 @@ def dead_per_layer(
 
 
 def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
-    """Per-epoch dead/saturated counts per layer of the relu-family models that have any."""
-    family = [n for n, m in metrics.items() if m.record.spec.activation in RELU_FAMILY]
-    names = [
-        n for n in family if metrics[n].dynamics.filter(regex="_layer").to_numpy().any()
-    ] or family[:1]
-    names = names or list(metrics)[:1]
-    omitted = [n for n in family if n not in names]
-    fig, axes = figure(pc, len(names), 2, 2.2)
-    for row, name in zip(axes, names, strict=True):
+    """Dead neurons per hidden layer per epoch, for the models that have any (only
+    activations with an exactly-zero output, the ReLU family, can)."""
+    names = [n for n, m in metrics.items() if m.dynamics["dead_total"].to_numpy().any()]
+    cols = min(3, max(1, len(names)))
+    rows = max(1, -(-len(names) // cols))
+    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.6)
+    for ax, name in zip(axes.flat, names, strict=False):
         dyn = metrics[name].dynamics
-        for ax, what in zip(row, ("dead", "saturated"), strict=True):
-            columns = [c for c in dyn.columns if c.startswith(f"{what}_layer")]
-            for i, column in enumerate(columns):
-                ax.plot(
-                    dyn["epoch"],
-                    dyn[column],
-                    label=f"layer {i + 1}",
-                    color=plt.get_cmap("viridis")(i / max(1, len(columns) - 1)),
-                )
-            ax.set(
-                title=f"{name}: {what} neurons per epoch",
-                xlabel="epoch (0 = init)",
-                ylabel=f"{what} neurons (count)",
-            )
-            integer_ticks(ax)
-            ax.legend(fontsize="xx-small", ncol=2)
-    note = f"\nnone at any epoch: {', '.join(omitted)}" if omitted else ""
-    fig.suptitle(f"Dead/saturated neurons during training, on {subset} training images{note}")
+        columns = [c for c in dyn.columns if c.startswith("dead_layer")]
+        for column, colour in zip(columns, _layer_colours(len(columns)), strict=True):
+            ax.plot(dyn["epoch"], dyn[column], color=colour, label=column.removeprefix("dead_"))
+        ax.plot(dyn["epoch"], dyn["dead_total"], "k--", lw=1, label="all layers")
+        ax.set_title(name, fontsize="small")
+        ax.set(xlabel="epoch (0 = init)", ylabel="dead neurons (count)")
+        integer_ticks(ax)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    if names:
+        axes.flat[0].legend(fontsize="xx-small", ncol=2)
+    else:
+        axes[0, 0].text(0.5, 0.5, "no model has a dead neuron at any epoch", ha="center")
+    others = [n for n in metrics if n not in names]
+    note = f"\nnone at any epoch: {', '.join(others)}" if 0 < len(others) <= 8 else ""
+    fig.suptitle(
+        f"Dead neurons (output 0 on all {subset} probed training images) per layer and epoch"
+        + note,
+        fontsize="small",
+    )
     return fig

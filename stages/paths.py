@@ -20,6 +20,9 @@ SUMMARY_CSV = METRICS / "summary.csv"  # one row per configuration, statistics a
 MODELS_CSV = METRICS / "models.csv"  # one row per trained model
 SUMMARY_MD = METRICS / "summary.md"  # both tables
 AGGREGATES = METRICS / "aggregates.json"  # per configuration: what dvc metrics/exp show list
+# One row per model and epoch, current models only: what dvc.yaml's plots draw, a line a model.
+EPOCHS = METRICS / "epochs.tsv"
+DEAD_EPOCHS = METRICS / "dead_epochs.tsv"
 
 
 def model_dir(model: str) -> Path:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for
     from stages.summary import ModelMetrics
 
 log = logging.getLogger("plot")
+EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")
+DEAD_COLUMNS = ("epoch", "dead_total", "saturated_total")
 
 
 def read_metrics(name: str) -> ModelMetrics:
@@ -169,6 +171,8 @@ def _main() -> None:
         ],
     )
     io.write_json(paths.AGGREGATES, summary.aggregates(configurations))
+    io.write_tsv(paths.EPOCHS, summary.per_epoch(metrics, "history", EPOCH_COLUMNS))
+    io.write_tsv(paths.DEAD_EPOCHS, summary.per_epoch(metrics, "dynamics", DEAD_COLUMNS))
 
     for name, m in metrics.items():
         _log_model_figures(cfg, name, m)

@@ -7,7 +7,7 @@ and their sources, are in docs/reference.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,3 +208,16 @@ def aggregates(configurations: pd.DataFrame) -> dict[str, dict[str, Any]]:
             )
         }
     return out
+
+
+def per_epoch(
+    metrics: Mapping[str, ModelMetrics], table: str, columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The per-epoch ``table`` (``history`` or ``dynamics``) of every model, stacked: one row
+    per model and epoch, ``model`` first (the line a ``dvc plots`` chart draws per model)."""
+    rows = []
+    for name, m in metrics.items():
+        frame = getattr(m, table)
+        for record in frame[list(columns)].to_dict("records"):
+            rows.append({"model": name, **record})
+    return rows

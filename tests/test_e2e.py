@@ -160,12 +160,12 @@ def test_outputs_and_metrics(repo):
     assert "n < 2: no CI" in (repo / "metrics/summary.md").read_text()
     rendered = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert not rendered.get("errors"), rendered["errors"]
-    assert {
-        f"metrics/curves/{m}.tsv",
-        f"metrics/dead_dynamics/{m}.tsv",
-        "metrics/plots/training_curves.png",
-    } <= set(rendered["data"])
-    assert rendered["data"][f"metrics/curves/{m}.tsv"][0]["type"] == "vega"
+    charts = {"train_loss", "val_loss", "train_acc", "val_acc", "dead_neurons"}
+    assert charts | {"metrics/plots/training_curves.png"} <= set(rendered["data"])
+    val_acc = rendered["data"]["val_acc"][0]
+    assert val_acc["type"] == "vega"
+    points = val_acc["content"]["data"]["values"]
+    assert {p["model"] for p in points} == {MODEL} and len(points) == epochs
 
 
 def test_mlflow_one_run_per_model_with_everything(repo):
@@ -278,9 +278,13 @@ def test_adding_and_removing_an_activation(repo):
     assert "tanh-tiny-42" in (repo / "metrics/models.csv").read_text()
     assert "tanh-tiny" in (repo / "metrics/summary.csv").read_text()
     assert "tanh-tiny-42" in live_runs(repo)
+    assert "tanh-tiny-42" in dvc(repo, "plots", "show", "--json").stdout
     write_params(repo)
     assert ran(dvc(repo, "repro")) == {"check_params", "plot"}  # the table follows params
     assert (repo / "metrics/evaluate/tanh-tiny-42.json").exists()
+    # the charts and metrics name current models only, whatever files stay behind
+    assert "tanh-tiny" not in dvc(repo, "plots", "show", "--json").stdout
+    assert "tanh-tiny" not in dvc(repo, "metrics", "show", "--json").stdout
     assert "tanh-tiny" not in (repo / "metrics/summary.csv").read_text()
     assert "tanh-tiny-42" not in (repo / "metrics/models.csv").read_text()
 

@@ -36,7 +36,7 @@ def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42
     layers = [
         {
             "layer": i,
-            "summary": {"mean_abs": 10.0**-i, "fraction_zero": 0.5},
+            "summary": {"mean_abs": 10.0**-i, "abs_q50": 10.0**-i / 2, "fraction_zero": 0.5},
             "hist_log10_abs": {"edges": [-3, -2, -1], "counts": [1, 2]},
             "hist": {"edges": [0, 1, 2], "counts": [3, 4]},
         }
@@ -152,9 +152,20 @@ def test_figures_draw_from_the_metrics(hand_made):
     assert [p.get_height() for p in fig.axes[0].patches] == [88.62, 10.0]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["relu-base", "sigmoid-base"]
     fig = layer_figures.gradient_flow(c.plot, hand_made, "base", 256)
-    assert len(fig.axes) == 2 * 5
-    assert fig.axes[0].get_title() == "layer 1: mean |g| 1.0e-01"
-    assert [p.get_ylabel().split("\n")[0] for p in fig.axes[::5]] == list(hand_made)
+    mean, median = fig.axes  # one line per model in each, layer on x
+    assert [line.get_label() for line in mean.get_lines()] == list(hand_made)
+    assert list(mean.get_lines()[0].get_xdata()) == [1, 2, 3, 4, 5]
+    assert list(mean.get_lines()[0].get_ydata()) == pytest.approx([10.0**-i for i in range(1, 6)])
+    assert list(median.get_lines()[0].get_ydata()) == pytest.approx(
+        [10.0**-i / 2 for i in range(1, 6)]
+    )
+    assert mean.get_yscale() == "log"
+    fig = layer_figures.activation_distributions(c.plot, hand_made, "base", 256)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "relu-base-42: 50% exact zeros",
+        "sigmoid-base-42: 50% exact zeros",
+    ]
+    assert len(fig.axes[0].patches) == 4  # one histogram line per hidden layer
     fig = figures.confusion(c.plot, "relu-base-42", hand_made["relu-base-42"], ["a", "b"])
     assert "88.62%" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].texts] == ["5", "1", "2", "7"]
@@ -175,8 +186,9 @@ def test_figures_draw_from_the_metrics(hand_made):
     assert dead_trained.tolist() == [[0.0, 0.0, 0.0, pytest.approx(3 / 1.28)], [0.0] * 4]
     assert [t.get_text() for t in fig.axes[1].texts[:4]] == ["·", "·", "·", "2"]
     fig = layer_figures.dead_dynamics(c.plot, hand_made, 300)
-    assert fig.axes[0].get_title() == "relu-base-42: dead neurons per epoch"
+    assert [ax.get_title() for ax in fig.axes] == ["relu-base-42"]  # sigmoid has none: left out
     assert list(fig.axes[0].get_lines()[0].get_ydata()) == [0, 2, 1, 0]
+    assert "none at any epoch: sigmoid-base-42" in fig._suptitle.get_text()
     fig = figures.activations(c.plot, {"relu": {}, "sigmoid": {}})
     f, df = fig.axes[0].get_lines()[:2]
     assert f.get_ydata()[-1] == pytest.approx(5.0) and df.get_ydata()[-1] == pytest.approx(1.0)
