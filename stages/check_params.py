@@ -3,16 +3,18 @@
 DVC deletes a stage's outputs before it runs the stage's command, so a stage that validates
 its own params would already have lost them. This stage runs first (``prepare`` depends on
 its stamp) on any edit of params.yaml; the stamp's bytes never change, so a valid edit reruns
-nothing through it. It imports neither torch nor mlflow: it answers in well under a second.
+nothing through it. It imports neither torch nor mlflow: it answers in well under a second. It
+also checks that a tracking server named by MLFLOW_TRACKING_URI answers.
 """
 
 from __future__ import annotations
 
-from stages import cli, config, io, paths
+from stages import cli, config, io, paths, tracking
 
 
 def _main() -> None:
     config.load(paths.PARAMS)
+    tracking.check_store()  # an unreachable tracking server stops the run here, in seconds
     io.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 
 

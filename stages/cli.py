@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from stages.errors import ConfigError, DataError, Terminated
+from stages.errors import ConfigError, DataError, StoreError, Terminated
 
 
 def run_stage(body: Callable[[], None]) -> int:
@@ -19,7 +19,7 @@ def run_stage(body: Callable[[], None]) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         body()
-    except (ConfigError, DataError) as err:
+    except (ConfigError, DataError, StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except Terminated:

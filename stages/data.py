@@ -8,9 +8,11 @@ Whatever the source, the decoded arrays are the same and so are the prepared byt
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +47,37 @@ def raw_folder(dataset: str, raw_root: Path = paths.RAW) -> Path:
 
 
 def candidate_dirs(cfg: DataConfig, raw_root: Path = paths.RAW) -> list[Path]:
-    dirs = [raw_folder(cfg.dataset, raw_root)]
+    """Where the IDX files are looked for, in order. An explicit ``data.mirror`` is the only
+    place: the user named it, so it wins over earlier copies and is never silently skipped."""
     if cfg.mirror != "auto":
-        dirs.append(Path(cfg.mirror).expanduser())
+        return [Path(cfg.mirror).expanduser()]
+    dirs = [raw_folder(cfg.dataset, raw_root)]
     if cfg.dataset in DEBIAN_DIRS:
         dirs.append(DEBIAN_DIRS[cfg.dataset])
     return dirs
+
+
+def _copy_idx(src: Path, target: Path) -> None:
+    """``src`` (gzip or not) decompressed into ``target/`` and checked, through a temporary
+    file renamed into place: a failure never leaves a partial or empty file behind, and the
+    error names ``src``, the file to replace."""
+    dest = target / src.name.removesuffix(".gz")
+    tmp = target / f".{dest.name}.tmp"
+    fix = "fix: replace it with an intact copy of the IDX file, or point data.mirror elsewhere"
+    try:
+        opener = gzip.open if src.suffix == ".gz" else open
+        with opener(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+        check_idx(tmp, dest.name)
+        os.replace(tmp, dest)
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        kind = "a truncated or corrupt gzip file" if src.suffix == ".gz" else "unreadable"
+        raise DataError(f"{src}: {kind} ({type(err).__name__}: {err}); {fix}") from None
+    except DataError as err:
+        reason = str(err).removeprefix(f"{tmp}: ").split("; delete")[0]
+        raise DataError(f"{src}: {reason}; {fix}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -67,16 +94,17 @@ def fetch(cfg: DataConfig, raw_root: Path = paths.RAW) -> str:
     for directory in looked:
         found = [_find(directory, name) for name in FILES]
         if not all(found):
+            if cfg.mirror != "auto":
+                missing = [name for name, path in zip(FILES, found, strict=True) if not path]
+                raise DataError(
+                    f"data.mirror {directory}: lacks {', '.join(missing)} (.gz or not); fix: "
+                    "put all four IDX files there, or set data.mirror to auto"
+                )
             continue
         if directory != target:
-            from torchvision.datasets.utils import extract_archive
-
             target.mkdir(parents=True, exist_ok=True)
             for src in found:
-                if src.suffix == ".gz":
-                    extract_archive(str(src), str(target))
-                else:
-                    shutil.copyfile(src, target / src.name)
+                _copy_idx(src, target)
         log.info("%s: using the IDX files in %s", cfg.dataset, directory)
         return str(directory)
     cls = dataset_class(cfg.dataset)
@@ -97,9 +125,10 @@ def fetch(cfg: DataConfig, raw_root: Path = paths.RAW) -> str:
     return "torchvision download"
 
 
-def check_idx(path: Path) -> int:
-    """Check magic number, shape and size of one IDX file; return its item count."""
-    magic, dims = FILES[path.name]
+def check_idx(path: Path, name: str | None = None) -> int:
+    """Check magic number, shape and size of one IDX file (``name``: which of the four it is,
+    by default its file name); return its item count."""
+    magic, dims = FILES[name or path.name]
     data = path.read_bytes()
     fix = f"delete {path} (and its mirror copy if corrupt) so that it is fetched again"
     if len(data) < 8:
@@ -144,7 +173,8 @@ def load_raw(cfg: DataConfig, raw_root: Path = paths.RAW) -> dict[str, torch.Ten
     ):
         if labels.numel() and int(labels.max()) >= len(cls.classes):
             raise DataError(
-                f"{folder / name}: label {int(labels.max())} outside 0..9; corrupt file"
+                f"{folder / name}: label {int(labels.max())} outside 0..9: a corrupt file; fix: "
+                "replace it (or the mirror's copy) with an intact one"
             )
     return {
         "train_images": train.data,

@@ -13,6 +13,10 @@ class DataError(RuntimeError):
     """Data that cannot be found or read; the message names the file or dataset and the fix."""
 
 
+class StoreError(RuntimeError):
+    """The MLflow tracking store cannot be used; the message names the URI and the fix."""
+
+
 class Terminated(BaseException):
     """SIGTERM as an exception, so that a stage closes its MLflow run as KILLED on the way out
     (a BaseException, like KeyboardInterrupt: no ``except Exception`` swallows it)."""

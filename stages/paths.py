@@ -14,6 +14,9 @@ PREPARED = Path("data/prepared")
 PREPARED_TENSORS = PREPARED / "splits.pt"
 PREPARED_META = PREPARED / "meta.json"
 MODELS = Path("models")
+# Resume states of trainings in progress: outside every DVC output (DVC deletes those before a
+# stage runs) and git-ignored; one file per run key, removed when its training completes.
+RESUME = Path(".actlab") / "resume"
 METRICS = Path("metrics")
 PLOTS = METRICS / "plots"
 SUMMARY_CSV = METRICS / "summary.csv"  # one row per configuration, statistics across seeds
@@ -78,3 +81,7 @@ def dead_dynamics(model: str) -> Path:
 def probes(model: str) -> Path:
     """Gradient flow at init and activation distributions after training."""
     return METRICS / "probes" / f"{model}.json"
+
+
+def resume_state(run_key: str) -> Path:
+    return RESUME / f"{run_key}.pt"

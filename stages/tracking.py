@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stages.config import ModelSpec, TrainConfig
-from stages.errors import Terminated
+from stages.errors import StoreError, Terminated
 from stages.io import ModelRecord
 
 if TYPE_CHECKING:
@@ -55,11 +55,33 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
+def check_store(timeout: float = 5.0) -> str:
+    """Fail fast, before any stage touches an output: a tracking server must answer its health
+    check within ``timeout`` seconds (MLflow itself would retry for minutes). Returns the URI."""
+    import urllib.error
+    import urllib.request
+
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+                pass
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "reason", None) or err
+            raise StoreError(
+                f"MLFLOW_TRACKING_URI={uri}: the tracking server does not answer ({reason}); "
+                "fix: start it, correct the URI, or unset MLFLOW_TRACKING_URI to use the local "
+                "SQLite store"
+            ) from None
+    return uri
+
+
 @functools.cache
 def _client(uri: str) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     if not uri.startswith("sqlite:///"):
+        check_store()  # seconds, not MLflow's minutes of retries, when the server is down
         return MlflowClient(uri)
     db = Path(uri.removeprefix("sqlite:///"))
     # Parallel stages racing on a fresh SQLite store fail inside MLflow's schema migration:
@@ -248,6 +270,21 @@ def start_training_run(experiment: str, record: ModelRecord) -> str:
             log.info("closed MLflow run %s of %s as KILLED", stale.info.run_id, record.spec.name)
     tags = _child_tags(experiment, record)
     return _create(exp_id, record.run_key, record.spec.name, "model", record.mlflow_params, tags)
+
+
+def resume_training_run(experiment: str, record: ModelRecord, run_id: str) -> str:
+    """The run of a training that was stopped and now resumes: the same run, RUNNING again
+    (a new one if the store no longer has it)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client().get_run(run_id)
+    except MlflowException:
+        run = None
+    if run is None or run.info.lifecycle_stage != "active":
+        return start_training_run(experiment, record)
+    client().update_run(run_id, status="RUNNING")
+    return run_id
 
 
 def settle_training_run(

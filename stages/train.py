@@ -18,7 +18,7 @@ log = logging.getLogger("train")
 
 def _main(model_name: str) -> None:
     # Imported here, not at the top: `--help` and argument errors answer without torch.
-    from stages import config, data, device, io, tracking, training
+    from stages import config, data, device, io, paths, tracking, training
 
     cfg = config.load()
     spec = cfg.model_spec(model_name)
@@ -30,7 +30,18 @@ def _main(model_name: str) -> None:
     # The one params key train reads without declaring it in dvc.yaml: where the run is
     # logged does not change the model, so renaming the experiment must not retrain.
     experiment = cfg.mlflow.experiment
-    run_id = tracking.start_training_run(experiment, record)
+    # A training stopped by kill -9, a reboot or the OOM killer left its state after its last
+    # epoch: continue from there, in the same MLflow run.
+    resume_path = paths.resume_state(record.run_key)
+    resume = io.load_torch(resume_path) if resume_path.exists() else None
+    if resume is None:
+        run_id = tracking.start_training_run(experiment, record)
+    else:
+        run_id = tracking.resume_training_run(experiment, record, resume["run_id"])
+
+    def save_state(state: dict) -> None:
+        io.save_torch(resume_path, {**state, "run_id": run_id})
+
     with tracking.guard(run_id):  # every way out of here closes the run
         result = training.train_model(
             cfg.train,
@@ -38,8 +49,11 @@ def _main(model_name: str) -> None:
             splits,
             dev,
             on_epoch=lambda row: tracking.log_metrics(run_id, row, row["epoch"]),
+            resume=resume,
+            save_state=save_state,
         )
         _write_and_log(model_name, cfg, dev, record, result, run_id)
+    resume_path.unlink(missing_ok=True)
 
 
 def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:

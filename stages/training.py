@@ -91,8 +91,17 @@ def train_model(
     splits: data.Splits,
     dev: torch.device,
     on_epoch: Callable[[dict], None] = lambda row: None,
+    *,
+    resume: dict | None = None,
+    save_state: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made."""
+    """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made.
+
+    ``save_state`` receives, after every epoch that training goes on from, everything needed
+    to continue (weights, optimiser, batch-order generator, history, best state, probe
+    history); passed back as ``resume``, training continues from there and ends bit-identical
+    on the CPU to a run that was never stopped.
+    """
     net = mlp.build(spec, tc.activation_impl).to(dev)
     init_state = copy.deepcopy(net.state_dict())
     optimizer = make_optimizer(tc, net.parameters())
@@ -107,10 +116,20 @@ def train_model(
     extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
     history: list[dict] = []
     best_acc, best_epoch, best_state = -1.0, 0, init_state
-    diverged = None
-    start = time.perf_counter()
+    diverged, first_epoch, earlier_seconds = None, 1, 0.0
+    if resume is not None:
+        net.load_state_dict(resume["net"])
+        optimizer.load_state_dict(resume["optimizer"])
+        generator.set_state(resume["generator"])
+        history = resume["history"]
+        best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
+        best_state = {k: v.to(dev) for k, v in resume["best_state"].items()}
+        extremes = [probes.NeuronExtremes(*e) for e in resume["extremes"]]
+        first_epoch, earlier_seconds = resume["epoch"] + 1, resume["seconds"]
+        log.info("%s: resuming after epoch %d", spec.name, resume["epoch"])
+    start = time.perf_counter() - earlier_seconds
     bar = tqdm(
-        range(1, tc.max_epochs + 1),
+        range(first_epoch, tc.max_epochs + 1),
         desc=spec.name,
         unit="epoch",
         leave=False,
@@ -161,6 +180,21 @@ def train_model(
                 best_epoch,
             )
             break
+        if save_state is not None:
+            save_state(
+                {
+                    "epoch": epoch,
+                    "net": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(),
+                    "history": history,
+                    "best_acc": best_acc,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state,
+                    "extremes": [(e.max_abs_output, e.max_rel_derivative) for e in extremes],
+                    "seconds": time.perf_counter() - start,
+                }
+            )
     bar.close()
     layers = range(len(spec.hidden_sizes))
     neuron_history = {

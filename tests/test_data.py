@@ -32,20 +32,59 @@ def test_mirror_is_copied_and_loaded_by_torchvision(tmp_path, gz):
     assert raw["classes"] == torchvision.datasets.MNIST.classes
 
 
-def test_raw_folder_comes_first(tmp_path):
+def test_auto_uses_the_raw_folder_first(tmp_path):
     write_mirror(data.raw_folder("mnist", tmp_path / "raw"), gz=False)
-    assert data.fetch(cfg(mirror=str(tmp_path / "nowhere")), tmp_path / "raw") == str(
-        data.raw_folder("mnist", tmp_path / "raw")
+    assert data.fetch(cfg(), tmp_path / "raw") == str(data.raw_folder("mnist", tmp_path / "raw"))
+
+
+def test_an_explicit_mirror_wins_over_earlier_copies(tmp_path):
+    """The user named it: it is used even though data/raw already holds other files."""
+    write_mirror(data.raw_folder("mnist", tmp_path / "raw"), n_train=120, n_test=30, gz=False)
+    arrays = write_mirror(tmp_path / "mirror", n_train=300, n_test=50)
+    assert data.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw") == str(
+        tmp_path / "mirror"
+    )
+    raw = data.load_raw(cfg(), tmp_path / "raw")
+    assert torch.equal(
+        raw["train_labels"], torch.from_numpy(arrays["train-labels-idx1-ubyte"]).long()
     )
 
 
+def test_an_incomplete_explicit_mirror_stops_and_names_what_is_missing(tmp_path):
+    write_mirror(data.raw_folder("mnist", tmp_path / "raw"), gz=False)
+    write_mirror(tmp_path / "mirror")
+    (tmp_path / "mirror" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match=r"data.mirror .*mirror: lacks t10k-labels-idx1-ubyte"):
+        data.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw")
+
+
+@pytest.mark.parametrize(
+    "payload", [b"", b"not gzip at all", None], ids=["empty", "not-gzip", "truncated"]
+)
+def test_a_broken_gz_in_the_mirror_is_named_and_leaves_nothing_behind(tmp_path, payload):
+    mirror = tmp_path / "mirror"
+    write_mirror(mirror, n_train=120, n_test=30)
+    broken = mirror / "train-images-idx3-ubyte.gz"
+    whole = broken.read_bytes()
+    broken.write_bytes(whole[: len(whole) // 2] if payload is None else payload)
+    raw = tmp_path / "raw"
+    with pytest.raises(DataError) as err:
+        data.fetch(cfg(mirror=str(mirror)), raw)
+    message = str(err.value)
+    expected = "truncated IDX file (0 bytes)" if payload == b"" else "a truncated or corrupt gzip"
+    assert message.startswith(f"{broken}: {expected}")
+    assert "fix: replace it" in message and "\n" not in message
+    folder = data.raw_folder("mnist", raw)
+    assert not (folder / "train-images-idx3-ubyte").exists()
+    assert not list(folder.glob(".*.tmp"))  # no partial copy left to break a later run
+
+
 def test_candidate_order_includes_debian_for_fashion_mnist(tmp_path):
-    dirs = data.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path)
-    assert dirs == [
+    assert data.candidate_dirs(cfg("fashion_mnist"), tmp_path) == [
         tmp_path / "FashionMNIST" / "raw",
-        data.Path("/m"),
         data.Path("/usr/share/datasets/fashion-mnist"),
     ]
+    assert data.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path) == [data.Path("/m")]
     assert data.candidate_dirs(cfg("mnist"), tmp_path) == [tmp_path / "MNIST" / "raw"]
 
 
@@ -93,15 +132,11 @@ def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
     monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
     with pytest.raises(DataError) as err:
-        data.fetch(cfg("fashion_mnist", mirror=str(tmp_path / "empty")), tmp_path / "raw")
+        data.fetch(cfg("fashion_mnist"), tmp_path / "raw")
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("fashion_mnist: no IDX files found in ")
-    for place in (
-        tmp_path / "raw" / "FashionMNIST" / "raw",
-        tmp_path / "empty",
-        tmp_path / "no-debian",
-    ):
+    for place in (tmp_path / "raw" / "FashionMNIST" / "raw", tmp_path / "no-debian"):
         assert str(place) in message
     assert "apt-get install dataset-fashion-mnist" in message and "data.mirror" in message
 
@@ -146,13 +181,12 @@ def test_corrupt_files_are_named(tmp_path, name, payload, expected):
     assert str(path.parent) in str(err.value)
 
 
-def test_gz_mirror_with_corrupt_content_is_caught_after_extraction(tmp_path):
+def test_gz_mirror_with_corrupt_content_is_caught_when_extracted(tmp_path):
     mirror = tmp_path / "mirror"
     write_mirror(mirror, n_train=120, n_test=30)
     (mirror / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01junk"))
-    data.fetch(cfg(mirror=str(mirror)), tmp_path / "raw")
-    with pytest.raises(DataError, match="train-labels-idx1-ubyte"):
-        data.load_raw(cfg(), tmp_path / "raw")
+    with pytest.raises(DataError, match=f"^{mirror}/train-labels-idx1-ubyte.gz: 8 bytes for"):
+        data.fetch(cfg(mirror=str(mirror)), tmp_path / "raw")
 
 
 def test_split_is_torch_random_split():

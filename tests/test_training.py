@@ -90,3 +90,37 @@ def test_divergence_stops_the_model_and_keeps_the_last_finite_best():
     assert result.best_epoch < result.diverged_at_epoch
     sane = training.train_model(train_config(), spec("relu"), splits(), torch.device("cpu"))
     assert sane.diverged_at_epoch is None
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("stop_after", [1, 3])
+def test_a_stopped_training_resumes_bit_identical(stop_after):
+    """Stop right after the state of epoch k is saved, resume from it: every result equals
+    that of a run that was never stopped."""
+    import io as bytes_io
+
+    tc = train_config(train__max_epochs=6, train__patience=6)
+    whole = training.train_model(tc, spec(), splits(), torch.device("cpu"))
+
+    saved = {}
+
+    def save_then_die(state):
+        buffer = bytes_io.BytesIO()
+        torch.save(state, buffer)  # what the stage writes to disk, round-tripped
+        saved["state"] = buffer.getvalue()
+        if state["epoch"] == stop_after:
+            raise Killed
+
+    with pytest.raises(Killed):
+        training.train_model(tc, spec(), splits(), torch.device("cpu"), save_state=save_then_die)
+    state = torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True)
+    resumed = training.train_model(tc, spec(), splits(), torch.device("cpu"), resume=state)
+
+    assert resumed.history == whole.history and resumed.best_epoch == whole.best_epoch
+    assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
+    for key in ("max_abs_output", "max_rel_derivative"):
+        for a, b in zip(resumed.neuron_history[key], whole.neuron_history[key], strict=True):
+            assert torch.equal(a, b)
