@@ -1,0 +1,99 @@
+"""Helpers of the end-to-end tests: a temp copy of the repository with the tiny config, and
+the real ``dvc`` / ``git`` CLIs run in it."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT, tiny_params
+from tests.idx import write_mirror
+
+MODEL = "relu-tiny-42"
+PER_MODEL = ("train", "evaluate", "dead_neurons")
+
+
+def sh(repo, *args, check=True):
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("DVC_ROOT", None)
+    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(repo, *args, check=True):
+    return sh(repo, sys.executable, "-m", "dvc", *args, check=check)
+
+
+def ran(result) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr))
+
+
+def write_params(repo, **edits):
+    raw = tiny_params(repo.parent / "mirror", **edits)
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def client(repo):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+
+
+def live_runs(repo, experiment="actlab"):
+    """Live runs by name; for a model, the run of the model currently in models/ (by its key)."""
+    c = client(repo)
+    exp = c.get_experiment_by_name(experiment)
+    runs = {}
+    for r in c.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"]):
+        record = repo / "models" / r.info.run_name / "record.json"
+        if not record.exists() or (
+            json.loads(record.read_text())["run_key"] == r.data.tags["actlab.run_key"]
+        ):
+            runs[r.info.run_name] = r
+    return runs
+
+
+def make_workspace(repo: Path) -> Path:
+    """A git repo at ``repo`` with the project's tracked files (no results), the tiny params
+    and an IDX mirror beside it, reproduced once."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in files:
+        skip = name.startswith(("metrics/", "models/")) or name in ("dvc.lock", "params.yaml")
+        if (ROOT / name).is_file() and not skip:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    write_mirror(repo.parent / "mirror", n_train=700, n_test=200)
+    write_params(repo)
+    sh(repo, "git", "init", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "tiny")
+    first = dvc(repo, "repro")
+    assert ran(first) == {"check_params", "prepare", "plot"} | {f"{s}@{MODEL}" for s in PER_MODEL}
+    return repo

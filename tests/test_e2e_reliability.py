@@ -1,0 +1,143 @@
+"""End to end, what happens when things go wrong: a killed training resumes bit-identical,
+SIGTERM closes the MLflow run, an unreachable tracking server fails fast, and two forced
+reruns give identical bytes. Each test builds on the tiny config of ``tests.e2e``."""
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e import MODEL, client, dvc, make_workspace, ran, write_params
+
+pytestmark = pytest.mark.slow
+LONG = {"train__max_epochs": 40, "train__patience": 40}  # long enough to be stopped midway
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    return make_workspace(tmp_path_factory.mktemp("actlab-reliability"))
+
+
+def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
+    """Every file DVC tracks as an output (from dvc.lock), by its sha256."""
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    paths = {o["path"] for stage in lock["stages"].values() for o in stage.get("outs", [])}
+    files = {}
+    for path in sorted(paths):
+        target = repo / path
+        for f in sorted(target.rglob("*")) if target.is_dir() else [target]:
+            name = str(f.relative_to(repo))
+            if f.is_file() and not name.startswith(skip):
+                files[name] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return files
+
+
+def start_training(repo):
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "stages.train", MODEL],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop_after_first_epoch(repo, process, sig) -> None:
+    """Send ``sig`` once the resume state of an epoch is on disk."""
+    resume = repo / ".actlab" / "resume"
+    deadline = time.monotonic() + 120
+    while not (resume.exists() and list(resume.glob("*.pt"))):
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, "no resume state after 120 s"
+        time.sleep(0.01)
+    process.send_signal(sig)
+    process.wait(timeout=60)
+
+
+def test_killed_training_resumes_bit_identical(workspace):
+    repo = workspace
+    write_params(repo, **LONG)
+    dvc(repo, "repro")
+    uninterrupted = sha256_of_outputs(repo)
+
+    process = start_training(repo)
+    stop_after_first_epoch(repo, process, signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    (state,) = (repo / ".actlab" / "resume").glob("*.pt")
+    import torch
+
+    saved = torch.load(state, weights_only=True)
+    assert 1 <= saved["epoch"] < 40
+    killed_run = saved["run_id"]
+
+    result = dvc(repo, "repro", "-f", "-s", f"train@{MODEL}")
+    assert f"resuming after epoch {saved['epoch']}" in result.stdout + result.stderr
+    assert not list((repo / ".actlab" / "resume").glob("*.pt"))  # removed on success
+    assert ran(dvc(repo, "repro")) == set()  # identical bytes: nothing downstream reruns
+    assert sha256_of_outputs(repo) == uninterrupted
+    run = client(repo).get_run(killed_run)  # the resumed training went on in the same run
+    history = client(repo).get_metric_history(killed_run, "val_acc")
+    assert sorted(h.step for h in history) == list(range(1, len(history) + 1))
+    assert run.info.status == "FINISHED" or run.info.lifecycle_stage == "deleted"
+
+
+def test_sigterm_closes_the_run_as_killed_and_leaves_a_resume_state(workspace):
+    repo = workspace
+    write_params(repo, **LONG)
+    dvc(repo, "repro")
+    process = start_training(repo)
+    stop_after_first_epoch(repo, process, signal.SIGTERM)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM" in process.stdout.read()
+    (state,) = (repo / ".actlab" / "resume").glob("*.pt")
+    import torch
+
+    run = client(repo).get_run(torch.load(state, weights_only=True)["run_id"])
+    assert run.info.status == "KILLED"
+    state.unlink()
+
+
+def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(workspace):
+    repo = workspace
+    write_params(repo, train__lr=0.05)  # an edit: check_params reruns
+    with socket.socket() as s:  # a free loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    before = (repo / f"models/{MODEL}/best.pt").read_bytes()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert time.monotonic() - start < 30
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert (
+        f"error: MLFLOW_TRACKING_URI=http://127.0.0.1:{port}: the tracking server does not answer"
+        in output
+    )
+    assert "Traceback" not in output and ran(result) == {"check_params"}
+    assert (repo / f"models/{MODEL}/best.pt").read_bytes() == before
+    write_params(repo)
+
+
+def test_two_forced_reruns_give_identical_bytes(workspace):
+    repo = workspace
+    write_params(repo)
+    dvc(repo, "repro", "-f")
+    first = sha256_of_outputs(repo)
+    dvc(repo, "repro", "-f")
+    assert sha256_of_outputs(repo) == first
+    assert "metrics/summary.csv" in first and f"models/{MODEL}/best.pt" in first
+    timing = json.loads((repo / f"metrics/timing/{MODEL}.json").read_text())
+    assert timing["seconds"] > 0  # wall times live apart, in metrics/timing/
