@@ -1,65 +1,36 @@
-"""Benchmark: the dead-neuron/saturation pass against one training epoch, measured in one run.
+"""Benchmark: the dead-neuron/saturation census against one training epoch, in one run.
 
-The probe pass (one frozen forward over the training split, all layers, plus f'(z)) should
-cost about one inference epoch, far below a training epoch. Prints ratios, not assertions.
+The census (one frozen forward over the training split, all layers, plus f'(z) in closed
+form) should cost about one inference epoch, far below a training epoch. Prints ratios.
 Usage: python bench/probes.py [--device cpu|cuda] [--n 50000] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
-import torch.nn.functional as F
+from timing import timed  # bench/timing.py, beside this script
 
-from stages import mlp, probes
+from stages import config, mlp, probes, training
 from stages.config import ModelSpec
 
-
-def timed(fn, device: torch.device, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+TRAIN = config.TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference
 
 
 def bench_one(
     activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, repeats: int
 ) -> tuple[float, float, float]:
-    """Median seconds of one training epoch, one inference epoch and one probe pass."""
+    """Median seconds of one training epoch (``stages.training.train_epoch``), one inference
+    epoch, and the census pass that ``dead_neurons`` runs (outputs and f'(z) of every neuron)."""
     device = x.device
     net = mlp.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-
-    def train_epoch() -> None:
-        net.train()
-        order = torch.randperm(len(x), device=device)
-        for start in range(0, len(x) - 255, 256):  # batch 256, drop_last, as in train
-            idx = order[start : start + 256]
-            loss = F.cross_entropy(net(x[idx]), y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-    def inference_epoch() -> None:
-        mlp.predict(net, x, y, batch=1024)
-
-    def probe_pass() -> None:
-        probes.neuron_extremes(net, x, batch_size=1024)
-
+    optimizer = training.make_optimizer(TRAIN, net.parameters())
+    order = torch.randperm(len(x), device=device)
     return (
-        timed(train_epoch, device, repeats),
-        timed(inference_epoch, device, repeats),
-        timed(probe_pass, device, repeats),
+        timed(lambda: training.train_epoch(net, optimizer, x, y, order, 256), device, repeats),
+        timed(lambda: mlp.predict(net, x, y, batch=1024), device, repeats),
+        timed(lambda: probes.neuron_census(net, x, 1024, 1e-3), device, repeats),
     )
 
 

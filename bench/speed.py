@@ -38,6 +38,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from timing import timed  # bench/timing.py, beside this script
 
 from stages import data, device, mlp, paths, training
 from stages.activations import REGISTRY
@@ -47,24 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = (512, 256, 256, 128)
 OPTIONS = {"leakyrelu": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
 TRAIN = TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference's
-
-
-def sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, dev: torch.device, repeats: int) -> float:
-    """Median wall seconds of ``fn()`` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync(dev)
-        start = time.perf_counter()
-        fn()
-        sync(dev)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def network(activation: str, dev: torch.device, impl: str = "fused") -> mlp.MLP:
