@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli
+from stages import cli, runs
 
 if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
     import torch
@@ -100,7 +100,7 @@ def _main(model_name: str) -> None:
     io.write_tsv(paths.dead_dynamics(model_name), rows)
     io.write_json(paths.probes(model_name), stats, indent=None)
 
-    run_id = tracking.model_run(m.cfg.mlflow.experiment, m.record)
+    run_id = runs.model_run(m.cfg.mlflow.experiment, m.record)
     tracking.log_metrics(run_id, mlflow_metrics(result))
     per_epoch = [{k if k == "epoch" else f"dynamics/{k}": v for k, v in r.items()} for r in rows]
     tracking.log_rows(run_id, per_epoch, only_changed=True)  # a rerun adds no duplicates

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli
+from stages import cli, runs
 
 if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
     import torch
@@ -39,7 +39,7 @@ def _main(model_name: str) -> None:
     out = paths.evaluate(model_name)
     io.write_json(out, result)
 
-    run_id = tracking.model_run(m.cfg.mlflow.experiment, m.record)
+    run_id = runs.model_run(m.cfg.mlflow.experiment, m.record)
     tracking.log_metrics(run_id, {"test_loss": result["test_loss"], "test_acc": result["test_acc"]})
     # Per-class accuracy and the confusion matrix: detail, in the artifact, not as ten metrics.
     tracking.log_artifact(run_id, out, "evaluate")

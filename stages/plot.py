@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli
+from stages import cli, runs
 
 if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for `--help`
     import pandas as pd
@@ -95,7 +95,7 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
 
     from stages import layer_figures, tracking
 
-    run_id = tracking.model_run(cfg.mlflow.experiment, m.record)
+    run_id = runs.model_run(cfg.mlflow.experiment, m.record)
     single, arch = {name: m}, m.record.spec.architecture
     for stem, fig in (
         (
@@ -125,7 +125,7 @@ def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame
         spec = m.record.spec
         records.setdefault(f"{spec.activation}-{spec.architecture}", m.record)
     for _, row in configurations.iterrows():
-        run_id = tracking.configuration_run(cfg.mlflow.experiment, records[row["configuration"]])
+        run_id = runs.configuration_run(cfg.mlflow.experiment, records[row["configuration"]])
         numbers = {
             k: float(v)
             for k, v in row.items()
@@ -177,8 +177,8 @@ def _main() -> None:
     for name, m in metrics.items():
         _log_model_figures(cfg, name, m)
     _log_configurations(cfg, metrics, configurations)
-    key = tracking.comparison_key([m.record.run_key for m in metrics.values()])
-    run_id = tracking.open_run(
+    key = runs.comparison_key([m.record.run_key for m in metrics.values()])
+    run_id = runs.open_run(
         cfg.mlflow.experiment,
         key,
         "comparison",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from stages import cli
+from stages import cli, runs
 
 log = logging.getLogger("prepare")
 
@@ -33,7 +33,7 @@ def _main() -> None:
         sizes["test"],
         source,
     )
-    run_id = tracking.open_run(
+    run_id = runs.open_run(
         cfg.mlflow.experiment,
         meta["checksum"][:32],
         f"data-{meta['dataset']}",

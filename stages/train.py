@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from stages import cli
+from stages import cli, runs
 
 log = logging.getLogger("train")
 
@@ -25,8 +25,8 @@ def _main(model_name: str) -> None:
     dev = device.resolve(cfg.train.device)
     device.make_deterministic(dev)
     splits = data.load_prepared(dev)
-    params = tracking.model_params(spec, cfg.train, splits.meta)
-    record = io.ModelRecord(spec, tracking.run_key(params), params, parameters=0)
+    params = runs.model_params(spec, cfg.train, splits.meta)
+    record = io.ModelRecord(spec, runs.run_key(params), params, parameters=0)
     # The one params key train reads without declaring it in dvc.yaml: where the run is
     # logged does not change the model, so renaming the experiment must not retrain.
     experiment = cfg.mlflow.experiment
@@ -35,9 +35,9 @@ def _main(model_name: str) -> None:
     resume_path = paths.resume_state(record.run_key)
     resume = io.load_torch(resume_path) if resume_path.exists() else None
     if resume is None:
-        run_id = tracking.start_training_run(experiment, record)
+        run_id = runs.start_training_run(experiment, record)
     else:
-        run_id = tracking.resume_training_run(experiment, record, resume["run_id"])
+        run_id = runs.resume_training_run(experiment, record, resume["run_id"])
 
     def save_state(state: dict) -> None:
         io.save_torch(resume_path, {**state, "run_id": run_id})
@@ -103,7 +103,7 @@ def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:
     tracking.log_artifact(run_id, paths.curves(model_name))
     tracking.finish(run_id)
     sha = hashlib.sha256(paths.best_checkpoint(model_name).read_bytes()).hexdigest()
-    tracking.settle_training_run(cfg.mlflow.experiment, run_id, record, sha)
+    runs.settle_training_run(cfg.mlflow.experiment, run_id, record, sha)
     log.info(
         "%s: best val acc %s at epoch %d of %d (%.1f s on %s)%s",
         model_name,

@@ -1,6 +1,6 @@
 from mlflow.entities import ViewType
 
-from stages import tracking
+from stages import runs, tracking
 from stages.config import ModelSpec
 from stages.io import ModelRecord
 
@@ -29,16 +29,16 @@ def model_config(name="relu-base", key="k1"):
 
 
 def train_once(record, checkpoint_sha):
-    run_id = tracking.start_training_run("exp", record)
+    run_id = runs.start_training_run("exp", record)
     tracking.finish(run_id)
-    return run_id, tracking.settle_training_run("exp", run_id, record, checkpoint_sha)
+    return run_id, runs.settle_training_run("exp", run_id, record, checkpoint_sha)
 
 
 def live_and_deleted():
     """Model runs (not their configuration's parent run), live and soft-deleted."""
     client = tracking.client()
     exp = client.get_experiment_by_name("exp")
-    models = f"tags.`{tracking.KIND_TAG}` = 'model'"
+    models = f"tags.`{runs.KIND_TAG}` = 'model'"
     live = client.search_runs([exp.experiment_id], models)
     deleted = client.search_runs([exp.experiment_id], models, run_view_type=ViewType.DELETED_ONLY)
     return [r.info.run_id for r in live], [r.info.run_id for r in deleted], exp
@@ -50,22 +50,22 @@ def test_seeds_of_a_configuration_are_children_of_one_parent_run(mlflow_store):
         params = {"train.lr": lr, "model.name": spec.name, "model.seed": seed}
         return ModelRecord(spec, f"key{seed}{lr}", params, 3000)
 
-    children = [tracking.start_training_run("exp", record(s)) for s in (42, 43)]
-    parents = {tracking.client().get_run(c).data.tags[tracking.PARENT_TAG] for c in children}
+    children = [runs.start_training_run("exp", record(s)) for s in (42, 43)]
+    parents = {tracking.client().get_run(c).data.tags[runs.PARENT_TAG] for c in children}
     assert len(parents) == 1
     parent = tracking.client().get_run(parents.pop())
     assert parent.info.run_name == "relu-base"
-    assert parent.data.tags[tracking.KIND_TAG] == "configuration"
+    assert parent.data.tags[runs.KIND_TAG] == "configuration"
     assert parent.data.params == {"train.lr": "0.01"}  # no seed: it is the configuration's
-    other = tracking.start_training_run("exp", record(42, lr=0.1))
-    assert tracking.client().get_run(other).data.tags[tracking.PARENT_TAG] != parent.info.run_id
+    other = runs.start_training_run("exp", record(42, lr=0.1))
+    assert tracking.client().get_run(other).data.tags[runs.PARENT_TAG] != parent.info.run_id
 
 
 def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_STAGE", "train@relu-base")
     first, kept = train_once(model_config(), "sha-a")
     assert kept == first
-    assert tracking.model_run("exp", model_config()) == first  # later stages find it
+    assert runs.model_run("exp", model_config()) == first  # later stages find it
     second, kept = train_once(model_config(), "sha-b")  # a retraining that changed the model
     assert kept == second != first
     live, deleted, exp = live_and_deleted()
@@ -74,7 +74,7 @@ def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
     run = tracking.client().get_run(second)
     assert run.info.run_name == "relu-base"
     assert run.data.params["train.lr"] == "0.01"
-    assert run.data.tags["activation"] == "relu" and run.data.tags[tracking.KEY_TAG] == "k1"
+    assert run.data.tags["activation"] == "relu" and run.data.tags[runs.KEY_TAG] == "k1"
     assert run.data.tags["dvc.stage.train"] == "train@relu-base"
     assert exp.artifact_location == (tmp_path / "mlruns").as_uri()
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # UI opens on runs
@@ -84,7 +84,7 @@ def test_identical_retraining_keeps_the_complete_run(mlflow_store):
     """DVC skips evaluate after a bit-identical retraining, so the run that has the test
     metrics must stay the live one."""
     first, _ = train_once(model_config(), "sha-a")
-    tracking.log_metrics(tracking.model_run("exp", model_config()), {"test_acc": 0.9})
+    tracking.log_metrics(runs.model_run("exp", model_config()), {"test_acc": 0.9})
     second, kept = train_once(model_config(), "sha-a")
     assert kept == first
     live, deleted, _ = live_and_deleted()
@@ -94,7 +94,7 @@ def test_identical_retraining_keeps_the_complete_run(mlflow_store):
 
 def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
     first, _ = train_once(model_config(), "sha-a")
-    failed = tracking.start_training_run("exp", model_config())
+    failed = runs.start_training_run("exp", model_config())
     tracking.finish(failed, "FAILED")
     live, _, _ = live_and_deleted()
     assert set(live) == {first, failed}
@@ -102,20 +102,20 @@ def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
 
 
 def test_missing_run_is_created_with_its_params(mlflow_store):
-    run_id = tracking.model_run("exp", model_config(key="restored"))
+    run_id = runs.model_run("exp", model_config(key="restored"))
     run = tracking.client().get_run(run_id)
     assert run.data.params["model.hidden_sizes"] == "[4, 2]"
 
 
 def test_rows_are_logged_with_steps(mlflow_store):
-    run_id = tracking.model_run("exp", model_config())
+    run_id = runs.model_run("exp", model_config())
     tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}])
     history = tracking.client().get_metric_history(run_id, "val_acc")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.7)]
 
 
 def test_rows_logged_again_only_where_they_changed(mlflow_store):
-    run_id = tracking.model_run("exp", model_config())
+    run_id = runs.model_run("exp", model_config())
     rows = [{"epoch": 0, "dead": 3, "sat": 1}, {"epoch": 1, "dead": 2, "sat": 1}]
     tracking.log_rows(run_id, rows, only_changed=True)
     tracking.log_rows(run_id, rows, only_changed=True)  # a rerun with the same numbers
@@ -135,10 +135,10 @@ def test_guard_closes_the_run_on_sigterm_and_on_errors(mlflow_store):
 
     from stages.errors import Terminated
 
-    killed = tracking.start_training_run("exp", model_config(key="sig"))
+    killed = runs.start_training_run("exp", model_config(key="sig"))
     with pytest.raises(Terminated), tracking.guard(killed):
         os.kill(os.getpid(), signal.SIGTERM)
-    failed = tracking.start_training_run("exp", model_config(key="err"))
+    failed = runs.start_training_run("exp", model_config(key="err"))
     with pytest.raises(PermissionError), tracking.guard(failed):
         raise PermissionError("metrics/ is read-only")
     status = {r: tracking.client().get_run(r).info.status for r in (killed, failed)}
@@ -149,6 +149,6 @@ def test_guard_closes_the_run_on_sigterm_and_on_errors(mlflow_store):
 
 
 def test_a_run_left_running_by_a_killed_process_is_closed_by_the_next_training(mlflow_store):
-    orphan = tracking.start_training_run("exp", model_config(key="k9"))  # then kill -9
-    tracking.start_training_run("exp", model_config(key="k9"))
+    orphan = runs.start_training_run("exp", model_config(key="k9"))  # then kill -9
+    runs.start_training_run("exp", model_config(key="k9"))
     assert tracking.client().get_run(orphan).info.status == "KILLED"
