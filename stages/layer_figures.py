@@ -47,7 +47,7 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
         ax.grid(alpha=0.3)
     axes[0, 1].legend(fontsize="x-small", ncol=2 if len(names) > 6 else 1)
     fig.suptitle(
-        f"Gradient flow at initialisation ({arch}): weight gradients per layer, one batch of "
+        f"Gradient flow at initialisation ({arch})\nweight gradients per layer, one batch of "
         f"{batch} training images"
     )
     return fig
@@ -82,7 +82,7 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
     axes.flat[0].legend(fontsize="xx-small", ncol=2)
     fig.suptitle(
         f"Activation outputs per hidden layer after training ({arch}), {batch} training "
-        "images: dark = first layer, light = last"
+        "images\ndark = first layer, light = last"
     )
     return fig
 
@@ -131,12 +131,12 @@ def dead_per_layer(
             ax.set_xticks(range(values.shape[1]), range(1, values.shape[1] + 1))
             ax.set_yticks(range(len(activations)), activations)
             ax.tick_params(labelsize="x-small")
-            ax.set_title(f"{title} ({arch})", fontsize="small")
-            ax.set_xlabel("hidden layer", fontsize="x-small")
+            ax.set_title(title, fontsize="small")
+            ax.set_xlabel(f"hidden layer ({arch})", fontsize="x-small")
     fig.suptitle(
-        "Neurons per hidden layer, % of the layer (mean over seeds; · = none), on the whole "
-        f"training split. Dead: output 0 on every image; nearly dead: on >= {fraction:.0%}; "
-        f"saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}",
+        "Neurons per hidden layer in % of the layer, mean over seeds (· = none), on the whole "
+        "training split\ndead: output 0 on every image; nearly dead: output 0 on "
+        f">= {fraction:.0%} of them; saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}",
         fontsize="small",
     )
     return fig
@@ -167,7 +167,7 @@ def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
     others = [n for n in metrics if n not in names]
     note = f"\nnone at any epoch: {', '.join(others)}" if 0 < len(others) <= 8 else ""
     fig.suptitle(
-        f"Dead neurons (output 0 on all {subset} probed training images) per layer and epoch"
+        f"Dead neurons per layer and epoch\n(output 0 on all {subset} probed training images)"
         + note,
         fontsize="small",
     )

@@ -177,10 +177,10 @@ def test_figures_draw_from_the_metrics(hand_made):
         c.plot, hand_made, c.models.activations, ["base"], 1e-3, 0.99
     )
     assert [ax.get_title() for ax in fig.axes] == [
-        "dead at init (base)",
-        "dead after training (base)",
-        "nearly dead after training (base)",
-        "saturated after training (base)",
+        "dead at init",
+        "dead after training",
+        "nearly dead after training",
+        "saturated after training",
     ]
     dead_trained = fig.axes[1].get_images()[0].get_array()  # activations x layers, mean %
     assert dead_trained.tolist() == [[0.0, 0.0, 0.0, pytest.approx(3 / 1.28)], [0.0] * 4]
