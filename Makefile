@@ -39,6 +39,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 ui: $(STAMP)
+	@echo "runs table: http://127.0.0.1:5000/#/experiments/1/runs (experiment 1 is the first the store made)"
 	mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
