@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli, runs
+from stages import cli
 
 if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
     import torch
@@ -87,7 +87,7 @@ def mlflow_metrics(result: dict) -> dict[str, float]:
 
 
 def _main(model_name: str) -> None:
-    from stages import io, mlp, model_stage, paths, tracking
+    from stages import io, mlp, model_stage, paths, runs, tracking
 
     m = model_stage.open_trained(model_name)
     pc = m.cfg.probes

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli, runs
+from stages import cli
 
 if TYPE_CHECKING:  # the stage imports torch only once it works, not for `--help`
     import torch
@@ -31,7 +31,7 @@ def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, classes: li
 
 
 def _main(model_name: str) -> None:
-    from stages import io, mlp, model_stage, paths, tracking
+    from stages import io, mlp, model_stage, paths, runs, tracking
 
     m = model_stage.open_trained(model_name)
     net = mlp.load(paths.best_checkpoint(model_name), m.device)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from stages import cli, runs
+from stages import cli
 
 if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for `--help`
     import pandas as pd
@@ -93,7 +93,7 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     """Each model's run gets its own slice of the comparison."""
     import matplotlib.pyplot as plt
 
-    from stages import layer_figures, tracking
+    from stages import layer_figures, runs, tracking
 
     run_id = runs.model_run(cfg.mlflow.experiment, m.record)
     single, arch = {name: m}, m.record.spec.architecture
@@ -118,7 +118,7 @@ def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame
     """The aggregates across seeds, on each configuration's parent run."""
     import pandas as pd
 
-    from stages import tracking
+    from stages import runs, tracking
 
     records = {}
     for m in metrics.values():
@@ -141,7 +141,7 @@ def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame
 def _main() -> None:
     import matplotlib.pyplot as plt
 
-    from stages import config, data, io, paths, summary, tracking
+    from stages import config, data, io, paths, runs, summary, tracking
 
     cfg = config.load()
     names = cfg.model_names()
@@ -179,7 +179,7 @@ def _main() -> None:
     _log_configurations(cfg, metrics, configurations)
     key = runs.comparison_key([m.record.run_key for m in metrics.values()])
     run_id = runs.open_run(
-        cfg.mlflow.experiment,
+        runs.pipeline_experiment(cfg.mlflow.experiment),
         key,
         "comparison",
         kind="comparison",

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from stages import cli, runs
+from stages import cli
 
 log = logging.getLogger("prepare")
 
 
 def _main() -> None:
     # Imported here, not at the top: `--help` answers without torch.
-    from stages import config, data, paths, tracking
+    from stages import config, data, paths, runs, tracking
 
     cfg = config.load()
     source = data.fetch(cfg.data)
@@ -34,7 +34,7 @@ def _main() -> None:
         source,
     )
     run_id = runs.open_run(
-        cfg.mlflow.experiment,
+        runs.pipeline_experiment(cfg.mlflow.experiment),
         meta["checksum"][:32],
         f"data-{meta['dataset']}",
         kind="data",

@@ -73,6 +73,21 @@ def _context_tags() -> dict[str, str]:
     return tags
 
 
+def run_name(name: str) -> str:
+    """The run's name in the UI: the model (or configuration), and the DVC experiment that
+    trained it when there is one, so that two runs of a model tell apart at a glance."""
+    experiment = os.environ.get("DVC_EXP_NAME")
+    return f"{name} @ {experiment}" if experiment else name
+
+
+def pipeline_experiment(experiment: str) -> str:
+    """Where the data and comparison runs go: an experiment of their own beside the models',
+    so the models' runs table and charts hold only trained models. The models' experiment is
+    made first, so a new store gives it id 1 (``make ui`` opens it)."""
+    experiment_id(experiment)
+    return f"{experiment}-pipeline"
+
+
 def _find(exp_id: str, key: str) -> list:
     """Live runs with this key, newest first."""
     from mlflow.entities import ViewType
@@ -97,7 +112,7 @@ def _create(exp_id: str, key: str, name: str, kind: str, params: Mapping, tags: 
     from mlflow.entities import Param
 
     all_tags = {KEY_TAG: key, KIND_TAG: kind, **dict(tags), **_context_tags()}
-    run = client().create_run(exp_id, run_name=name, tags=all_tags)
+    run = client().create_run(exp_id, run_name=run_name(name), tags=all_tags)
     client().log_batch(
         run.info.run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())]
     )

@@ -42,39 +42,90 @@ def repo_root() -> Path:
         return Path.cwd().resolve()
 
 
+# How long a write waits for SQLite's lock when parallel workers (``dvc queue start -j 2``)
+# share the store: MLflow sets this busy timeout on every session of a SQLite store, so the
+# writers queue instead of failing with "database is locked"; the store check waits as long.
+SQLITE_BUSY_TIMEOUT_S = 20
+
+
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
-def check_store(timeout: float = 5.0) -> str:
-    """Fail fast, before any stage touches an output: a tracking server must answer its health
-    check within ``timeout`` seconds (MLflow itself would retry for minutes). Returns the URI."""
-    import urllib.error
-    import urllib.request
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (its query string dropped), else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
 
+
+def check_store(timeout: float = 5.0) -> str:
+    """Fail fast, before any stage touches an output, with one line naming the URI and the fix:
+    a tracking server must answer its health check within ``timeout`` seconds (MLflow itself
+    would retry for minutes); the local SQLite store and its artifact folder must be writable.
+    Returns the URI."""
     uri = tracking_uri()
     if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
-                pass
-        except (OSError, ValueError) as err:
-            reason = getattr(err, "reason", None) or err
-            raise StoreError(
-                f"MLFLOW_TRACKING_URI={uri}: the tracking server does not answer ({reason}); "
-                "fix: start it, correct the URI, or unset MLFLOW_TRACKING_URI to use the local "
-                "SQLite store"
-            ) from None
+        _check_server(uri, timeout)
+    elif (db := sqlite_path(uri)) is not None:
+        _check_writable(db, repo_root() / "mlruns")
     return uri
+
+
+def _check_server(uri: str, timeout: float) -> None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise StoreError(
+            f"MLFLOW_TRACKING_URI={uri}: the tracking server does not answer ({reason}); "
+            "fix: start it, correct the URI, or unset MLFLOW_TRACKING_URI to use the local "
+            "SQLite store"
+        ) from None
+
+
+def _check_writable(db: Path, artifacts: Path) -> None:
+    """Write to the store the way MLflow will, and take it back: a write transaction on the
+    database (it needs the file and, for its journal, the folder) and a file in the artifact
+    folder. Permission bits alone would not do: root may write where they say it may not."""
+    import sqlite3
+    import tempfile
+
+    fix = "fix: make it writable for this user, or set MLFLOW_TRACKING_URI to another store"
+    try:
+        if db.exists():
+            connection = sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_S)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                connection.execute(f"PRAGMA user_version = {int(version)}")
+                connection.rollback()
+            finally:
+                connection.close()
+        else:
+            tempfile.TemporaryFile(dir=db.parent).close()
+    except (OSError, sqlite3.Error) as err:
+        raise StoreError(f"MLflow store {db} cannot be written ({err}); {fix}") from None
+    try:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=artifacts).close()
+    except OSError as err:
+        raise StoreError(
+            f"MLflow artifact folder {artifacts} cannot be written ({err.strerror}); {fix}"
+        ) from None
 
 
 @functools.cache
 def _client(uri: str) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
-    if not uri.startswith("sqlite:///"):
-        check_store()  # seconds, not MLflow's minutes of retries, when the server is down
+    check_store()  # one line in seconds, not MLflow's retries or a traceback mid-stage
+    db = sqlite_path(uri)
+    if db is None:
         return MlflowClient(uri)
-    db = Path(uri.removeprefix("sqlite:///"))
     # Parallel stages racing on a fresh SQLite store fail inside MLflow's schema migration:
     # the first process creates and migrates it while the others wait on this lock.
     with open(db.with_name(db.name + ".lock"), "w") as lock:

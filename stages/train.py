@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from stages import cli, runs
+from stages import cli
 
 log = logging.getLogger("train")
 
 
 def _main(model_name: str) -> None:
     # Imported here, not at the top: `--help` and argument errors answer without torch.
-    from stages import config, data, device, io, paths, tracking, training
+    from stages import config, data, device, io, paths, runs, tracking, training
 
     cfg = config.load()
     spec = cfg.model_spec(model_name)
@@ -48,7 +48,7 @@ def _main(model_name: str) -> None:
             spec,
             splits,
             dev,
-            on_epoch=lambda row: tracking.log_metrics(run_id, row, row["epoch"]),
+            on_epoch=lambda row: tracking.log_rows(run_id, [row]),  # step = epoch
             resume=resume,
             save_state=save_state,
         )
@@ -58,7 +58,7 @@ def _main(model_name: str) -> None:
 
 def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:
     """The trained model's files, and its metrics, checkpoint and status in MLflow."""
-    from stages import io, mlp, paths, tracking
+    from stages import io, mlp, paths, runs, tracking
 
     spec, params = record.spec, record.mlflow_params
     n_params = sum(t.numel() for t in result.init_state.values())

@@ -97,7 +97,9 @@ def test_outputs_and_metrics(repo):
 
 def test_mlflow_one_run_per_model_with_everything(repo):
     runs = live_runs(repo)
-    assert {MODEL, "comparison", "data-mnist"} <= set(runs)  # + models other tests added
+    assert MODEL in runs and not {"comparison", "data-mnist"} & set(runs)  # models only
+    pipeline = live_runs(repo, "actlab-pipeline")  # the data and comparison runs: apart
+    assert {"comparison", "data-mnist"} <= set(pipeline)
     c = client(repo)
     exp = c.get_experiment_by_name("actlab")
     key = json.loads((repo / f"models/{MODEL}/record.json").read_text())["run_key"]
@@ -134,7 +136,9 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     assert not [k for k in run.data.metrics if k.startswith("test_acc/")]
     figures = {a.path for a in c.list_artifacts(run.info.run_id, "figures")}
     assert "figures/gradient_flow_init.png" in figures
-    assert runs["comparison"].data.tags["actlab.kind"] == "comparison"
+    assert "epoch" not in run.data.metrics  # the step of every per-epoch metric, not one
+    assert pipeline["comparison"].data.tags["actlab.kind"] == "comparison"
+    assert c.get_experiment_by_name("actlab").experiment_id == "1"  # what `make ui` opens
     # artifacts live in the repo's mlruns/, next to mlflow.db, outside every DVC output
     assert list((repo / "mlruns").rglob("best.pt"))
 
@@ -283,6 +287,10 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     assert f"dead_neurons@{MODEL}" in ran(result)
     runs = live_runs(repo)
     assert runs[MODEL].data.tags.get("dvc.exp_name") == "eps-exp"
+    # a model the experiment trains: its run is named after the experiment too
+    result = dvc(repo, "exp", "run", "--temp", "-n", "lr-exp", "-S", "train.lr=0.05")
+    assert f"train@{MODEL}" in ran(result)
+    assert live_runs(repo)[f"{MODEL} @ lr-exp"].data.params["train.lr"] == "0.05"
     temp_dbs = (
         list((repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
         if (repo / ".dvc" / "tmp" / "exps").exists()

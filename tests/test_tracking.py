@@ -1,14 +1,26 @@
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
 from mlflow.entities import ViewType
 
 from stages import runs, tracking
 from stages.config import ModelSpec
 from stages.io import ModelRecord
+from tests.conftest import ROOT, tiny_params
 
 
 def test_uri_is_absolute_sqlite_in_dvc_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    uri = tracking.tracking_uri()
+    assert uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert tracking.sqlite_path(uri) == tmp_path.resolve() / "mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     assert tracking.tracking_uri() == "http://127.0.0.1:5000"
 
@@ -20,7 +32,32 @@ def test_uri_falls_back_to_git_top_level(monkeypatch, tmp_path):
     sub.mkdir(parents=True)
     tracking.subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     monkeypatch.chdir(sub)
-    assert tracking.tracking_uri() == f"sqlite:///{(tmp_path / 'repo').resolve()}/mlflow.db"
+    db = tracking.sqlite_path(tracking.tracking_uri())
+    assert db == (tmp_path / "repo").resolve() / "mlflow.db"
+
+
+def test_sqlite_store_waits_for_a_busy_writer_instead_of_failing(monkeypatch, tmp_path):
+    import sqlite3
+    import threading
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    tracking._client.cache_clear()
+    tracking.client().search_experiments()  # creates the store
+    blocker = sqlite3.connect(tmp_path / "mlflow.db", check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")  # another worker holds the write lock for 6 s ...
+    threading.Timer(6.0, blocker.rollback).start()
+    # ... longer than sqlite's default 5 s: MLflow's busy timeout (20 s) makes the write wait
+    assert tracking.client().create_experiment("e")
+    blocker.close()
+    tracking._client.cache_clear()
+
+
+def test_run_names_carry_the_dvc_experiment(monkeypatch):
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    assert runs.run_name("relu-base-42") == "relu-base-42"
+    monkeypatch.setenv("DVC_EXP_NAME", "lr-sweep")
+    assert runs.run_name("relu-base-42") == "relu-base-42 @ lr-sweep"
 
 
 def model_config(name="relu-base", key="k1"):
@@ -152,3 +189,51 @@ def test_a_run_left_running_by_a_killed_process_is_closed_by_the_next_training(m
     orphan = runs.start_training_run("exp", model_config(key="k9"))  # then kill -9
     runs.start_training_run("exp", model_config(key="k9"))
     assert tracking.client().get_run(orphan).info.status == "KILLED"
+
+
+def as_unprivileged(*command, env):
+    """Run a command as a user who may not write where the permission bits say so (root may
+    write anywhere, so as root the command runs as nobody)."""
+    if os.geteuid() == 0:
+        command = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command)
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("read_only", ["mlflow.db", "mlruns"])
+def test_a_read_only_store_stops_check_params_with_one_line(read_only):
+    import sqlite3
+
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("as root, setpriv is needed to run as a user without write access")
+    store = Path(tempfile.mkdtemp(prefix="actlab-ro-"))
+    try:
+        params = yaml.safe_dump(tiny_params(store / "mirror"), sort_keys=False)
+        (store / "params.yaml").write_text(params)
+        (store / "data").mkdir()
+        (store / "mirror").mkdir()
+        sqlite3.connect(store / "mlflow.db").execute("CREATE TABLE t (x)").connection.close()
+        (store / "mlruns").mkdir()
+        writable = {"mlflow.db", "mlruns", ".", "data"} - {read_only}
+        for name in writable:
+            (store / name).chmod(0o777 if (store / name).is_dir() else 0o666)
+        (store / read_only).chmod(0o555 if (store / read_only).is_dir() else 0o444)
+        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+        env["DVC_ROOT"] = str(store)
+        check = [
+            sys.executable,
+            "-c",
+            "import os, sys; os.chdir(sys.argv[1]); "
+            "from stages import check_params; sys.exit(check_params.main([]))",
+            str(store),
+        ]
+        env["PYTHONPATH"] = str(ROOT)
+        result = as_unprivileged(*check, env=env)
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("error: MLflow ") and str(store / read_only) in line
+        assert "cannot be written" in line and "fix:" in line
+        assert not (store / "data" / "params_ok.json").exists()
+        (store / read_only).chmod(0o777 if (store / read_only).is_dir() else 0o666)
+        assert as_unprivileged(*check, env=env).returncode == 0  # and it passes once writable
+    finally:
+        shutil.rmtree(store)
