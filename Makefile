@@ -4,12 +4,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench data
+.PHONY: repro test test-fast ui lint format bench data server server-stop
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,server]'
 	touch $(STAMP)
 
 repro: $(STAMP) data
@@ -52,3 +52,13 @@ format: $(STAMP)
 bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unless a GPU is visible
 	$(PY) bench/speed.py
 	$(PY) bench/probes.py
+
+# The team's shared tracking server: PostgreSQL + `mlflow server` with the artifact proxy, on
+# 127.0.0.1, state in .actlab/server/ (README "Scaling out"). Prints the export line to use.
+PORT ?= 5050
+PG_PORT ?= 54329
+server: $(STAMP)
+	$(PY) -m stages.server start --port $(PORT) --pg-port $(PG_PORT)
+
+server-stop: $(STAMP)
+	$(PY) -m stages.server stop

@@ -19,8 +19,10 @@ MODEL = "relu-tiny-42"
 PER_MODEL = ("train", "evaluate", "dead_neurons")
 
 
-def sh(repo, *args, check=True):
-    env = {
+def sh(repo, *args, check=True, env=None):
+    """Run a command in ``repo`` with the local SQLite store, or with ``env`` added (e.g. a
+    tracking server's ``MLFLOW_TRACKING_URI``)."""
+    base = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
@@ -29,16 +31,17 @@ def sh(repo, *args, check=True):
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
     }
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.pop("DVC_ROOT", None)
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    base.pop("MLFLOW_TRACKING_URI", None)
+    base.pop("DVC_ROOT", None)
+    base.update(env or {})
+    result = subprocess.run(args, cwd=repo, env=base, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def dvc(repo, *args, check=True):
-    return sh(repo, sys.executable, "-m", "dvc", *args, check=check)
+def dvc(repo, *args, check=True, env=None):
+    return sh(repo, sys.executable, "-m", "dvc", *args, check=check, env=env)
 
 
 def ran(result) -> set[str]:
@@ -74,9 +77,9 @@ def live_runs(repo, experiment="actlab"):
     return runs
 
 
-def make_workspace(repo: Path) -> Path:
+def make_workspace(repo: Path, env=None) -> Path:
     """A git repo at ``repo`` with the project's tracked files (no results), the tiny params
-    and an IDX mirror beside it, reproduced once."""
+    and an IDX mirror beside it, reproduced once (with ``env`` added, see ``sh``)."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT,
@@ -94,6 +97,6 @@ def make_workspace(repo: Path) -> Path:
     sh(repo, "git", "init", "-q")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "tiny")
-    first = dvc(repo, "repro")
+    first = dvc(repo, "repro", env=env)
     assert ran(first) == {"check_params", "prepare", "plot"} | {f"{s}@{MODEL}" for s in PER_MODEL}
     return repo

@@ -1,0 +1,124 @@
+"""End to end, the team set-up of the README's "Scaling out": a PostgreSQL-backed MLflow
+server with the artifact proxy on free loopback ports, two experiments run by two parallel
+queue workers, and two clones (two machines) sharing a git remote, a DVC remote and the server.
+Everything started here is stopped by pid, also when a test fails."""
+
+import json
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from stages import server
+from tests.e2e import MODEL, dvc, make_workspace, ran, sh
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tracking_server():
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and not shutil.which("initdb"):
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    # not under pytest's tmp: as root, PostgreSQL runs as `postgres`, who must reach the folder
+    state = Path(tempfile.mkdtemp(prefix="actlab-server-"))
+    state.chmod(0o755)
+    try:
+        yield server.start(state / "server", free_port(), free_port())
+    finally:
+        server.stop(state / "server")
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def mlflow_client(uri):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def model_runs(uri) -> dict:
+    """Live runs of the models' experiment by name."""
+    c = mlflow_client(uri)
+    exp = c.get_experiment_by_name("actlab")
+    return {r.info.run_name: r for r in c.search_runs([exp.experiment_id])}
+
+
+def run_queue(repo, env, experiments: dict[str, str]) -> None:
+    """Queue one experiment per name (``-S`` edit), run them with two parallel workers, and
+    wait until the queue is done; every experiment must succeed."""
+    for name, edit in experiments.items():
+        dvc(repo, "exp", "run", "--queue", "-n", name, "-S", edit, env=env)
+    dvc(repo, "queue", "start", "-j", "2", env=env)
+    deadline = time.monotonic() + 600
+    while True:
+        status = dvc(repo, "queue", "status", env=env).stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    for name in experiments:
+        line = next(x for x in status.splitlines() if name in x)
+        assert "Success" in line, (status, dvc(repo, "queue", "logs", name, check=False).stdout)
+
+
+def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
+    uri = tracking_server
+    on_server = {"MLFLOW_TRACKING_URI": uri}
+    root = tmp_path_factory.mktemp("scale-out")
+
+    # machine A: the pipeline logs everything to the server, nothing to a local store
+    a = make_workspace(root / "a", env=on_server)
+    assert not (a / "mlflow.db").exists() and not (a / "mlruns").exists()
+    runs = model_runs(uri)
+    run = runs[MODEL]
+    assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics
+    c = mlflow_client(uri)
+    assert "checkpoint/best.pt" in {x.path for x in c.list_artifacts(run.info.run_id, "checkpoint")}
+    figure = c.download_artifacts(run.info.run_id, "figures/gradient_flow_init.png", str(root))
+    assert Path(figure).read_bytes().startswith(b"\x89PNG")  # through the artifact proxy
+
+    # the shared remotes: git (a bare repository) and DVC (a folder; S3, GCS or SSH in real use)
+    sh(root, "git", "init", "-q", "--bare", "remote.git")
+    sh(a, "git", "remote", "add", "origin", str(root / "remote.git"))
+    dvc(a, "remote", "add", "-d", "store", str(root / "dvc-store"))
+    sh(a, "git", "commit", "-qam", "DVC remote")
+    sh(a, "git", "push", "-q", "origin", "HEAD")
+
+    # two experiments on two parallel workers: both complete, each run named after its experiment
+    run_queue(a, on_server, {"lr-a": "train.lr=0.05", "lr-b": "train.lr=0.2"})
+    runs = model_runs(uri)
+    for name, lr in (("lr-a", "0.05"), ("lr-b", "0.2")):
+        run = runs[f"{MODEL} @ {name}"]
+        assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
+        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
+
+    # A publishes its experiment: git refs to the bare remote, outputs and run-cache to DVC's
+    dvc(a, "exp", "push", "--run-cache", "origin", "lr-a", env=on_server)
+
+    # machine B: pulls the experiment and has its models and metrics without retraining
+    sh(root, "git", "clone", "-q", str(root / "remote.git"), "b")
+    b = root / "b"
+    before = {r.info.run_id for r in model_runs(uri).values()}
+    dvc(b, "exp", "pull", "--run-cache", "origin", "lr-a", env=on_server)
+    assert "lr-a" in dvc(b, "exp", "show", "--csv", env=on_server).stdout
+    dvc(b, "exp", "apply", "lr-a", env=on_server)
+    assert ran(dvc(b, "repro", env=on_server)) <= {"check_params"}  # nothing trains
+    evaluated = json.loads((b / f"metrics/evaluate/{MODEL}.json").read_text())
+    assert evaluated["test_acc"] == pytest.approx(runs[f"{MODEL} @ lr-a"].data.metrics["test_acc"])
+    assert (b / f"models/{MODEL}/best.pt").exists()
+    assert {r.info.run_id for r in model_runs(uri).values()} == before  # the same rows
+
+    # B, on its own SQLite store: two parallel workers share it without "database is locked"
+    run_queue(b, None, {"lr-c": "train.lr=0.3", "lr-d": "train.lr=0.4"})
+    local = model_runs(f"sqlite:///{b / 'mlflow.db'}")
+    for name in ("lr-c", "lr-d"):
+        run = local[f"{MODEL} @ {name}"]
+        assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics
