@@ -41,6 +41,14 @@ def integer_ticks(ax) -> None:
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 
 
+def log_y(ax) -> None:
+    """A log y axis where the plotted lines have a finite positive value to show; otherwise
+    (e.g. only a model whose loss diverged in its first epoch, all NaN) a linear one."""
+    ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
+    if any((np.isfinite(y) & (y > 0)).any() for y in ys):
+        ax.set_yscale("log")
+
+
 def activations(pc: PlotConfig, options: Mapping[str, Mapping]) -> Figure:
     """Each activation (with its options) and its derivative on [-5, 5]."""
     names = list(options)
@@ -129,7 +137,7 @@ def curves(
         )
         integer_ticks(ax)
         if not accuracy:
-            ax.set_yscale("log")
+            log_y(ax)
     axes[0, 1].legend(fontsize="x-small", ncol=2)
     seeds = max(len(h) for h in configurations.values())
     spread = f"mean of {seeds} seeds, band: min to max" if seeds > 1 else "one seed"

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from stages.config import PlotConfig
-from stages.figures import Metrics, activation_colours, figure, integer_ticks
+from stages.figures import Metrics, activation_colours, figure, integer_ticks, log_y
 
 
 def _layer_colours(n: int) -> list:
@@ -41,7 +41,7 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
                 label=name,
                 color=colours[metrics[name].record.spec.activation],
             )
-        ax.set_yscale("log")
+        log_y(ax)
         ax.set(xlabel="Linear layer (1 = input, last = output)", ylabel=f"{label} (log)")
         integer_ticks(ax)
         ax.grid(alpha=0.3)
@@ -72,7 +72,7 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
                 label=f"layer {layer['layer']}",
             )
         zeros = np.mean([layer["summary"]["fraction_zero"] for layer in layers])
-        ax.set_yscale("log")
+        log_y(ax)
         ax.set_title(f"{name}: {100 * zeros:.0f}% exact zeros", fontsize="small")
         ax.set_xlabel("activation output", fontsize="x-small")
         ax.tick_params(labelsize="x-small")

@@ -297,3 +297,20 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
         else []
     )
     assert temp_dbs == []
+
+
+def test_a_diverging_model_is_a_result_the_whole_pipeline_reports(repo):
+    write_params(repo, train__lr=1e30)  # valid, and the loss overflows within 4 epochs
+    result = dvc(repo, "repro")
+    assert {f"dead_neurons@{MODEL}", "plot"} <= ran(result)
+    assert "Traceback" not in result.stdout + result.stderr
+    train = json.loads((repo / f"metrics/train/{MODEL}.json").read_text())
+    diverged = train["diverged_at_epoch"]
+    assert diverged is not None and train["best_epoch"] < diverged  # the last finite best kept
+    dead = json.loads((repo / f"metrics/dead_neurons/{MODEL}.json").read_text())
+    assert len(dead["trained"]["dead"]["per_layer"]) == 2
+    header, row = (repo / "metrics/models.csv").read_text().splitlines()[:2]
+    assert dict(zip(header.split(","), row.split(",")))["diverged_at_epoch"] == str(diverged)
+    run = live_runs(repo)[MODEL]
+    assert run.info.status == "FINISHED" and run.data.tags["diverged"] == f"epoch {diverged}"
+    assert "test_acc" in run.data.metrics

@@ -240,3 +240,17 @@ def test_make_figures_names_every_figure(hand_made):
     }
     assert "relu-base-42" in made["confusion_best"].axes[0].get_title()
     assert [ax.get_title() for ax in made["samples"].axes[:3]] == ["a", "b", "a"]
+
+
+def test_a_model_diverged_in_its_first_epoch_is_drawn_without_a_log_axis_error():
+    diverged = metrics_for("relu", 0.1, 3, 3)
+    diverged.history = pd.DataFrame(
+        {"epoch": [1], **{c: [float("nan")] for c in ("train_loss", "val_loss")}}
+        | {"train_acc": [0.1], "val_acc": [0.1]}
+    )
+    fig = figures.curves(cfg().plot, {"relu-base-42": diverged}, ["relu"], ["base"])
+    loss = fig.axes[0]
+    assert loss.get_yscale() == "linear"  # nothing finite to put on a log axis
+    healthy = {"relu-base-42": diverged, "relu-base-43": metrics_for("relu", 0.8, 3, 3, seed=43)}
+    fig = figures.curves(cfg().plot, healthy, ["relu"], ["base"])
+    assert fig.axes[0].get_yscale() == "log"
