@@ -157,16 +157,43 @@ def experiment_id(name: str) -> str:
         return c.get_experiment_by_name(name).experiment_id
 
 
+_deferred: list[int] = []  # a SIGTERM that came while the store was being written
+
+
+def _inside_store(frame) -> bool:
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith(("mlflow", "sqlalchemy")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _store_call(fn):
+    """A logging primitive: a SIGTERM deferred while it wrote is raised once it is done."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        if _deferred:
+            raise Terminated(f"signal {_deferred.pop()}")
+        return result
+
+    return wrapper
+
+
+@_store_call
 def set_tags(run_id: str, tags: Mapping[str, str]) -> None:
     from mlflow.entities import RunTag
 
     client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
 
+@_store_call
 def log_metrics(run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
     log_rows(run_id, [{**metrics, "step": step}], step_key="step")
 
 
+@_store_call
 def log_rows(
     run_id: str,
     rows: Iterable[Mapping[str, float]],
@@ -203,6 +230,7 @@ def _history(run_id: str, key: str) -> dict[int, float]:
     return latest
 
 
+@_store_call
 def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
     client().log_artifact(run_id, str(path), artifact_path)
 
@@ -217,8 +245,12 @@ def guard(run_id: str) -> Iterator[None]:
     FAILED. (A ``kill -9`` cannot be caught: the next training of the key closes that run.)"""
 
     def on_sigterm(signum, frame):
+        if _inside_store(frame):  # never break a write: it would keep SQLite's lock held
+            _deferred.append(signum)
+            return
         raise Terminated(f"signal {signum}")
 
+    _deferred.clear()
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
@@ -232,5 +264,6 @@ def guard(run_id: str) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@_store_call
 def log_figure(run_id: str, figure: Any, artifact_file: str) -> None:
     client().log_figure(run_id, figure, artifact_file)

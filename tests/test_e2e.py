@@ -309,8 +309,10 @@ def test_a_diverging_model_is_a_result_the_whole_pipeline_reports(repo):
     assert diverged is not None and train["best_epoch"] < diverged  # the last finite best kept
     dead = json.loads((repo / f"metrics/dead_neurons/{MODEL}.json").read_text())
     assert len(dead["trained"]["dead"]["per_layer"]) == 2
-    header, row = (repo / "metrics/models.csv").read_text().splitlines()[:2]
-    assert dict(zip(header.split(","), row.split(",")))["diverged_at_epoch"] == str(diverged)
+    import csv
+
+    (row,) = csv.DictReader((repo / "metrics/models.csv").open())
+    assert row["diverged_at_epoch"] == str(diverged)
     run = live_runs(repo)[MODEL]
     assert run.info.status == "FINISHED" and run.data.tags["diverged"] == f"epoch {diverged}"
     assert "test_acc" in run.data.metrics

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,7 @@ def stop_after_first_epoch(repo, process, sig) -> None:
     resume = repo / ".actlab" / "resume"
     deadline = time.monotonic() + 120
     while not (resume.exists() and list(resume.glob("*.pt"))):
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, process.stdout and process.stdout.read()
         assert time.monotonic() < deadline, "no resume state after 120 s"
         time.sleep(0.01)
     process.send_signal(sig)
@@ -89,22 +90,6 @@ def test_killed_training_resumes_bit_identical(workspace):
     history = client(repo).get_metric_history(killed_run, "val_acc")
     assert sorted(h.step for h in history) == list(range(1, len(history) + 1))
     assert run.info.status == "FINISHED" or run.info.lifecycle_stage == "deleted"
-
-
-def test_sigterm_closes_the_run_as_killed_and_leaves_a_resume_state(workspace):
-    repo = workspace
-    write_params(repo, **LONG)
-    dvc(repo, "repro")
-    process = start_training(repo)
-    stop_after_first_epoch(repo, process, signal.SIGTERM)
-    assert process.returncode == 128 + signal.SIGTERM
-    assert "stopped by SIGTERM" in process.stdout.read()
-    (state,) = (repo / ".actlab" / "resume").glob("*.pt")
-    import torch
-
-    run = client(repo).get_run(torch.load(state, weights_only=True)["run_id"])
-    assert run.info.status == "KILLED"
-    state.unlink()
 
 
 def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(workspace):
@@ -141,6 +126,93 @@ def test_two_forced_reruns_give_identical_bytes(workspace):
     first = sha256_of_outputs(repo)
     dvc(repo, "repro", "-f")
     assert sha256_of_outputs(repo) == first
+    assert_one_complete_run_per_model(repo)  # identical results: the complete run stays
     assert "metrics/summary.csv" in first and f"models/{MODEL}/best.pt" in first
     timing = json.loads((repo / f"metrics/timing/{MODEL}.json").read_text())
     assert timing["seconds"] > 0  # wall times live apart, in metrics/timing/
+
+
+def assert_one_complete_run_per_model(repo) -> None:
+    """Each model in dvc.lock has exactly one live MLflow run: FINISHED, with its train,
+    evaluate and dead-neuron metrics and its figures."""
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    models = [name.split("@", 1)[1] for name in lock["stages"] if name.startswith("train@")]
+    assert models
+    c = client(repo)
+    exp = c.get_experiment_by_name("actlab")
+    for model in models:
+        key = json.loads((repo / f"models/{model}/record.json").read_text())["run_key"]
+        (run,) = c.search_runs([exp.experiment_id], f"tags.`actlab.run_key` = '{key}'")
+        assert run.info.status == "FINISHED", (model, run.info.status)
+        assert {"val_acc", "best_val_acc", "test_acc", "dead/trained/total"} <= set(
+            run.data.metrics
+        ), (model, sorted(run.data.metrics))
+        assert c.list_artifacts(run.info.run_id, "figures"), model
+
+
+def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(workspace):
+    repo = workspace
+    write_params(repo)
+    dvc(repo, "repro")
+    assert_one_complete_run_per_model(repo)
+    # (forced reruns: test_two_forced_reruns_give_identical_bytes checks the same invariant)
+    # a training that fails (its store is gone) after DVC removed its outputs, then is fixed
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_server = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{s.getsockname()[1]}"}
+    failed = dvc(repo, "repro", "-f", "-s", f"train@{MODEL}", env=dead_server, check=False)
+    assert failed.returncode != 0
+    assert f"train@{MODEL}" in ran(dvc(repo, "repro"))
+    assert_one_complete_run_per_model(repo)
+
+
+def stage_pids(repo, module="stages.train") -> list[int]:
+    """Processes running ``python -m <module>`` in ``repo``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if module.encode() in cmd and Path(os.readlink(proc / "cwd")) == repo:
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(workspace, tmp_path):
+    """SIGTERM to ``dvc repro`` (not to the stage): the training stops within seconds, its run
+    is closed as KILLED, and its resume state stays for the next ``dvc repro``."""
+    repo = workspace
+    write_params(repo, train__max_epochs=400, train__patience=400)
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    log = tmp_path / "repro.log"
+    with log.open("w") as out:
+        repro = subprocess.Popen(
+            [sys.executable, "-m", "dvc", "repro"], cwd=repo, env=env, stdout=out, stderr=out
+        )
+    try:
+        stop_after_first_epoch(repo, repro, signal.SIGTERM)  # to dvc, not to the stage
+        (train,) = stage_pids(repo) or [None]
+        assert train is not None, "the training should still be running here"
+        deadline = time.monotonic() + 30
+        while stage_pids(repo):
+            assert time.monotonic() < deadline, "the training runs on without its dvc"
+            time.sleep(0.2)
+        (state,) = (repo / ".actlab" / "resume").glob("*.pt")
+        import torch
+
+        run = client(repo).get_run(torch.load(state, weights_only=True)["run_id"])
+        assert run.info.status == "KILLED"
+        output = log.read_text()
+        assert "the process that started this stage is gone" in output
+        assert "stopped by SIGTERM" in output
+    finally:
+        for pid in stage_pids(repo):
+            os.kill(pid, signal.SIGKILL)
+    state.unlink()
+    write_params(repo)
+    dvc(repo, "repro")  # the tiny models again, from DVC's run-cache
+    assert_one_complete_run_per_model(repo)

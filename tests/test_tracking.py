@@ -237,3 +237,28 @@ def test_a_read_only_store_stops_check_params_with_one_line(read_only):
         assert as_unprivileged(*check, env=env).returncode == 0  # and it passes once writable
     finally:
         shutil.rmtree(store)
+
+
+def test_a_sigterm_during_a_store_write_is_raised_once_the_write_is_done(mlflow_store, monkeypatch):
+    """Raised mid-write, SIGTERM would leave SQLite's write lock held by the broken session,
+    and closing the run as KILLED would then fail with "database is locked"."""
+    import signal
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    from stages.errors import Terminated
+
+    c = tracking.client()
+    run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
+    write = SqlAlchemyStore.log_batch
+
+    def signalled_mid_write(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlAlchemyStore, "log_batch", signalled_mid_write)
+    with pytest.raises(Terminated), tracking.guard(run_id):
+        tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}])
+        pytest.fail("the signal must stop the block after the write")
+    assert [m.value for m in c.get_metric_history(run_id, "val_acc")] == [0.5]
+    assert c.get_run(run_id).info.status == "KILLED"
