@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 repro: $(STAMP) data
 	dvc repro
 
+# Test files run in parallel, one worker per core (the end-to-end files are the long ones).
 test: $(STAMP) data
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # FashionMNIST offline: Debian's dataset-fashion-mnist, or torchvision's download folder. With
 # neither, torchvision downloads it when the network allows; else, as root with apt-get, the

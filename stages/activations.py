@@ -4,6 +4,9 @@
   ``F.silu``, ...), one pass over memory forward and one backward.
 - ``formula``: written from the formulas, as the tutorials teach them; the tests check the
   fused ones against these (values and gradients, float64, a grid including ±30 and exact 0).
+- ``manual``: the formula forward with a hand-written backward pass: a
+  ``torch.autograd.Function`` whose backward is ``grad_output * f'(z)``, the closed form below
+  (checked with ``gradcheck`` in float64 and against the fused kernels' gradients).
 
 Every activation also has its derivative ``f'(z)`` in closed form (``derivative``), tested
 against autograd, so the probes get f'(z) from the same forward pass without autograd.
@@ -46,7 +49,11 @@ class Activation(nn.Module):
         self.impl = impl
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fused(x) if self.impl == "fused" else self.formula(x)
+        if self.impl == "fused":
+            return self.fused(x)
+        if self.impl == "manual":
+            return _HandWritten.apply(x, self)
+        return self.formula(x)
 
     def fused(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -67,6 +74,22 @@ class Activation(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join([f"{k}={v}" for k, v in self.options().items()] + [f"impl={self.impl}"])
+
+
+class _HandWritten(torch.autograd.Function):
+    """Any activation with its backward pass written by hand: the forward computes the formula
+    and keeps z; the backward multiplies the incoming gradient by f'(z) in closed form."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, activation: Activation) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.activation = activation
+        return activation.formula(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return grad_output * ctx.activation.derivative(x), None
 
 
 @functools.cache

@@ -9,9 +9,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# How an activation is computed (train.activation_impl): PyTorch's fused kernels, or the
-# tutorials' formulas written out op by op; the same function either way.
-IMPLS = ("fused", "formula")
+# How an activation is computed (train.activation_impl): PyTorch's fused kernels; the
+# tutorials' formulas written out op by op (autograd derives the backward); or the formulas
+# with a hand-written backward pass (a torch.autograd.Function per activation, as the MNIST
+# custom-autograd tutorial writes it). The same function every way.
+IMPLS = ("fused", "formula", "manual")
 
 # How the weights of an architecture start (architectures.<name>.init): PyTorch's default
 # (the tutorials'), He/Kaiming (fan-in, with the activation's gain) or Glorot/Xavier.

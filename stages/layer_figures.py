@@ -172,3 +172,34 @@ def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
         fontsize="small",
     )
     return fig
+
+
+def weight_histograms(pc: PlotConfig, name: str, hist: dict) -> Figure:
+    """One model's first and last layer over its epochs: heatmaps of epoch x bin for the
+    weights and for log10 |weight gradient| (bins fixed at initialisation, so epochs compare;
+    colour: log10 of the count + 1). Weights start at epoch 0 (init), gradients at epoch 1."""
+    fig, axes = figure(pc, 2, 2, pc.width * 0.27)
+    panels = (("weights", "weight value"), ("grads_log10", "log10 |dL/dW|, last batch"))
+    for row, layer in enumerate(("first", "last")):
+        for col, (kind, label) in enumerate(panels):
+            ax, key = axes[row, col], f"{layer}/{kind}"
+            counts = np.asarray(hist["counts"][key], dtype=float)
+            if counts.size == 0:
+                ax.axis("off")
+                continue
+            first_epoch = 0 if kind == "weights" else 1
+            epochs = np.arange(first_epoch, first_epoch + len(counts) + 1) - 0.5
+            mesh = ax.pcolormesh(
+                epochs, np.asarray(hist["edges"][key]), np.log10(counts.T + 1), cmap="magma"
+            )
+            ax.set_title(f"{layer} layer: {label}", fontsize="small")
+            ax.set_xlabel("epoch", fontsize="x-small")
+            ax.set_ylabel(label, fontsize="x-small")
+            ax.tick_params(labelsize="x-small")
+            integer_ticks(ax)
+            fig.colorbar(mesh, ax=ax).set_label("log10(count + 1)", fontsize="x-small")
+    fig.suptitle(
+        f"{name}: weights and weight gradients of the first and last layer, per epoch\n"
+        "bins fixed at initialisation; the lowest gradient bin holds exact zeros too"
+    )
+    return fig

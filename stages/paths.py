@@ -50,6 +50,11 @@ def neuron_history(model: str) -> Path:
     return model_dir(model) / "neuron_history.pt"
 
 
+def weight_histograms(model: str) -> Path:
+    """Per-epoch histograms of the first and last layer's weights and gradients (read by plot)."""
+    return model_dir(model) / "weight_histograms.pt"
+
+
 def curves(model: str) -> Path:
     """One row per epoch; its own directory so that dvc.yaml's top-level plots can name it."""
     return METRICS / "curves" / f"{model}.tsv"

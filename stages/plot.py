@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from stages import cli
 
 if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for `--help`
+    from pathlib import Path
+
     import pandas as pd
 
     from stages.config import Config
@@ -38,6 +40,7 @@ def read_metrics(name: str) -> ModelMetrics:
         dead=io.read_json(paths.dead_neurons(name)),
         dynamics=io.read_tsv(paths.dead_dynamics(name)),
         probes=io.read_json(paths.probes(name)),
+        weights=io.load_torch(paths.weight_histograms(name)),
     )
 
 
@@ -89,6 +92,13 @@ def make_figures(
     return made
 
 
+def weights_figure(cfg: Config, name: str) -> Path:
+    """Where the model's weight-histogram figure is: ``metrics/plots/weights/<model>``."""
+    from stages import paths
+
+    return paths.PLOTS / "weights" / f"{name}.{cfg.plot.format}"
+
+
 def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     """Each model's run gets its own slice of the comparison."""
     import matplotlib.pyplot as plt
@@ -112,6 +122,7 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     ):
         tracking.log_figure(run_id, fig, f"figures/{stem}.png")
         plt.close(fig)
+    tracking.log_artifact(run_id, weights_figure(cfg, name), "figures")
 
 
 def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame) -> None:
@@ -141,7 +152,7 @@ def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame
 def _main() -> None:
     import matplotlib.pyplot as plt
 
-    from stages import config, data, io, paths, runs, summary, tracking
+    from stages import config, data, io, layer_figures, paths, runs, summary, tracking
 
     cfg = config.load()
     names = cfg.model_names()
@@ -154,6 +165,10 @@ def _main() -> None:
     for stem, fig in made.items():
         written.append(paths.PLOTS / f"{stem}.{cfg.plot.format}")
         io.save_figure(written[-1], fig, cfg.plot.dpi)
+        plt.close(fig)
+    for name, m in metrics.items():  # one figure per model: made, saved and closed in turn
+        fig = layer_figures.weight_histograms(cfg.plot, name, m.weights)
+        io.save_figure(weights_figure(cfg, name), fig, cfg.plot.dpi)
         plt.close(fig)
     io.write_csv(paths.SUMMARY_CSV, configurations)
     io.write_csv(paths.MODELS_CSV, models)

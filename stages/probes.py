@@ -131,9 +131,28 @@ def count_summary(masks: list[torch.Tensor]) -> dict:
     }
 
 
+def fixed_histogram(
+    values: torch.Tensor, bins: int, lo: float, hi: float, *, clamp: bool = False
+) -> torch.Tensor:
+    """Counts (int64, on the values' device) of ``values`` in ``bins`` equal bins over
+    [lo, hi], the last bin closed; values outside are dropped, or counted in the edge bins
+    with ``clamp``; non-finite values never. ``torch.histc`` would do, but it has no
+    deterministic CUDA kernel (it raises under ``torch.use_deterministic_algorithms``);
+    ``torch.bincount`` without weights has."""
+    v = values.detach().flatten().double()
+    v = v[torch.isfinite(v)]  # a diverged model's NaN/inf are not counted
+    if clamp:
+        v = v.clamp(lo, hi)
+    else:
+        v = v[(v >= lo) & (v <= hi)]
+    width = (hi - lo) or 1.0  # all values equal: one bin takes them
+    index = ((v - lo) * (bins / width)).floor().long().clamp_(0, bins - 1)
+    return torch.bincount(index, minlength=bins)
+
+
 def _histogram(values: torch.Tensor, bins: int, lo: float, hi: float) -> dict:
-    counts = torch.histc(values.float(), bins=bins, min=lo, max=hi)
-    return {"edges": torch.linspace(lo, hi, bins + 1).tolist(), "counts": counts.long().tolist()}
+    counts = fixed_histogram(values, bins, lo, hi)
+    return {"edges": torch.linspace(lo, hi, bins + 1).tolist(), "counts": counts.tolist()}
 
 
 def tensor_summary(values: torch.Tensor) -> dict:
@@ -200,3 +219,53 @@ def weight_stats(net: MLP) -> dict[str, float]:
             stats[f"grads/{label}/std"] = g.std()
     values = torch.stack(list(stats.values())).tolist()  # one copy to the host, not eight
     return dict(zip(stats, values, strict=True))
+
+
+# Per-epoch histograms of the first and last layer (train): fixed bins, so epochs compare.
+WEIGHT_BINS = 60
+WEIGHT_RANGE_OF_INIT = 4.0  # weights: +-4 x the layer's largest initial |w|
+GRAD_LOG10_RANGE = (-10.0, 0.0)  # weight gradients: log10 |g|
+
+
+class WeightHistograms:
+    """The first and last Linear layer's weights, and log10 |g| of their weight gradients, as
+    counts on bins fixed at initialisation, one row per epoch (weights from epoch 0 = init,
+    gradients, of each epoch's last batch, from epoch 1). A value beyond the range is counted
+    in the edge bin; an exact-zero gradient in the lowest."""
+
+    LAYERS = ("first", "last")
+
+    def __init__(self, net: MLP) -> None:
+        linears = net.linears()
+        self.edges: dict[str, torch.Tensor] = {}
+        for label, linear in zip(self.LAYERS, (linears[0], linears[-1]), strict=True):
+            r = WEIGHT_RANGE_OF_INIT * max(float(linear.weight.detach().abs().max()), 1e-12)
+            self.edges[f"{label}/weights"] = torch.linspace(-r, r, WEIGHT_BINS + 1)
+            self.edges[f"{label}/grads_log10"] = torch.linspace(*GRAD_LOG10_RANGE, WEIGHT_BINS + 1)
+        self.counts: dict[str, list[torch.Tensor]] = {key: [] for key in self.edges}
+
+    def record(self, net: MLP) -> None:
+        """Add this epoch's row (on the device: no wait for it)."""
+        linears = net.linears()
+        for label, linear in zip(self.LAYERS, (linears[0], linears[-1]), strict=True):
+            self._add(f"{label}/weights", linear.weight.detach())
+            if linear.weight.grad is not None:
+                g = linear.weight.grad.detach().abs()
+                self._add(f"{label}/grads_log10", torch.log10(g.clamp_min(1e-30)))
+
+    def _add(self, key: str, values: torch.Tensor) -> None:
+        lo, hi = float(self.edges[key][0]), float(self.edges[key][-1])
+        self.counts[key].append(fixed_histogram(values, WEIGHT_BINS, lo, hi, clamp=True))
+
+    def state(self) -> dict:
+        """Edges and counts (epochs x bins, int64) on the CPU: what train saves."""
+        counts = {
+            k: torch.stack([row.cpu() for row in v]) if v else torch.zeros(0, WEIGHT_BINS)
+            for k, v in self.counts.items()
+        }
+        return {"edges": dict(self.edges), "counts": counts}
+
+    def load(self, state: dict) -> None:
+        """Continue from a saved ``state`` (a resumed training)."""
+        self.edges = dict(state["edges"])
+        self.counts = {k: list(v) for k, v in state["counts"].items()}

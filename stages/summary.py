@@ -40,6 +40,7 @@ class ModelMetrics:
     dead: Mapping[str, Any]  # counts at init and after training
     dynamics: pd.DataFrame  # dead/saturated per layer per epoch
     probes: Mapping[str, Any]  # gradient flow and activation histograms
+    weights: Mapping[str, Any] | None = None  # per-epoch first/last layer histograms (train)
 
 
 def reference_acc(dataset: str, record: ModelRecord) -> float | None:

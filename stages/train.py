@@ -1,6 +1,7 @@
 """Stage ``train@<model>``: train one MLP with early stopping on validation accuracy.
 
-Writes ``models/<model>/`` (init.pt, best.pt, record.json, neuron_history.pt),
+Writes ``models/<model>/`` (init.pt, best.pt, record.json, neuron_history.pt,
+weight_histograms.pt),
 ``metrics/train/<model>.json``, ``metrics/curves/<model>.tsv`` and ``metrics/timing/``; logs
 params, per-epoch metrics (step = epoch) and the checkpoint to the model's MLflow run. Same
 params on the CPU -> bit-identical outputs.
@@ -67,6 +68,7 @@ def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:
     mlp.save(paths.init_checkpoint(model_name), result.init_state, spec, impl)
     mlp.save(paths.best_checkpoint(model_name), result.best_state, spec, impl)
     io.save_torch(paths.neuron_history(model_name), result.neuron_history)
+    io.save_torch(paths.weight_histograms(model_name), result.weight_histograms)
     io.write_record(paths.model_record(model_name), record)
     io.write_tsv(paths.curves(model_name), result.history)
     # best_epoch 0: diverged in epoch 1, the kept checkpoint is the initial weights.

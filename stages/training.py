@@ -34,6 +34,7 @@ class TrainResult:
     history: list[dict]
     best_epoch: int
     neuron_history: dict = field(default_factory=dict)
+    weight_histograms: dict = field(default_factory=dict)  # probes.WeightHistograms.state()
     seconds: float = 0.0
     diverged_at_epoch: int | None = None  # the epoch whose training loss was not finite
 
@@ -74,11 +75,18 @@ def train_epoch(
     return loss_sum, correct
 
 
-def epoch_extras(net: mlp.MLP, splits: data.Splits, subset: torch.Tensor) -> dict:
-    """What each epoch records besides training: weight statistics (with the gradients of the
-    epoch's last batch), validation loss and accuracy, and the per-neuron extremes on the
-    dynamics subset."""
+def epoch_extras(
+    net: mlp.MLP,
+    splits: data.Splits,
+    subset: torch.Tensor,
+    histograms: probes.WeightHistograms | None = None,
+) -> dict:
+    """What each epoch records besides training: weight statistics and histograms of the first
+    and last layer (with the gradients of the epoch's last batch), validation loss and
+    accuracy, and the per-neuron extremes on the dynamics subset."""
     weights = probes.weight_stats(net)
+    if histograms is not None:
+        histograms.record(net)
     val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
     val_acc = (predictions == splits.y_val).double().mean().item()
     extremes = probes.neuron_extremes(net, subset, EXTREMES_BATCH)
@@ -114,6 +122,8 @@ def train_model(
         raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
 
     extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
+    histograms = probes.WeightHistograms(net)
+    histograms.record(net)  # epoch 0: the initial weights
     history: list[dict] = []
     best_acc, best_epoch, best_state = -1.0, 0, init_state
     diverged, first_epoch, earlier_seconds = None, 1, 0.0
@@ -125,6 +135,7 @@ def train_model(
         best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
         best_state = {k: v.to(dev) for k, v in resume["best_state"].items()}
         extremes = [probes.NeuronExtremes(*e) for e in resume["extremes"]]
+        histograms.load(resume["weight_histograms"])
         first_epoch, earlier_seconds = resume["epoch"] + 1, resume["seconds"]
         log.info("%s: resuming after epoch %d", spec.name, resume["epoch"])
     start = time.perf_counter() - earlier_seconds
@@ -140,7 +151,7 @@ def train_model(
         epoch_start = time.perf_counter()
         order = torch.randperm(len(x), generator=generator).to(dev)
         loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
-        extras = epoch_extras(net, splits, subset)
+        extras = epoch_extras(net, splits, subset, histograms)
         extremes.append(extras["extremes"])
         row = {
             "epoch": epoch,
@@ -192,6 +203,7 @@ def train_model(
                     "best_epoch": best_epoch,
                     "best_state": best_state,
                     "extremes": [(e.max_abs_output, e.max_rel_derivative) for e in extremes],
+                    "weight_histograms": histograms.state(),
                     "seconds": time.perf_counter() - start,
                 }
             )
@@ -212,6 +224,7 @@ def train_model(
         history,
         best_epoch,
         neuron_history,
+        histograms.state(),
         time.perf_counter() - start,
         diverged,
     )

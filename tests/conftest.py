@@ -32,6 +32,9 @@ _REFERENCE: dict[str, Any] = {
         "deep": {"hidden": [256] * 5 + [128] * 5, "init": "default"},
         "deep_kaiming": {"hidden": [256] * 5 + [128] * 5, "init": "kaiming"},
         "deep_xavier": {"hidden": [256] * 5 + [128] * 5, "init": "xavier"},
+        "mlp_128_64": {"hidden": [128, 64], "init": "default"},
+        "shallow_64x4": {"hidden": [64] * 4, "init": "default"},
+        "deep_48x9": {"hidden": [48] * 9, "init": "default"},
     },
     "activation_options": {
         "sigmoid": {},

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -19,22 +20,29 @@ MODEL = "relu-tiny-42"
 PER_MODEL = ("train", "evaluate", "dead_neurons")
 
 
-def sh(repo, *args, check=True, env=None):
-    """Run a command in ``repo`` with the local SQLite store, or with ``env`` added (e.g. a
-    tracking server's ``MLFLOW_TRACKING_URI``)."""
-    base = {
+def environment(extra=None) -> dict[str, str]:
+    """The environment of every command the e2e tests run: the local SQLite store (no
+    ``MLFLOW_TRACKING_URI`` of the caller), one thread, plus ``extra`` (e.g. a tracking
+    server's ``MLFLOW_TRACKING_URI``)."""
+    env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
+        # tiny models gain nothing from threads, and parallel test workers share the cores
+        "OMP_NUM_THREADS": "1",
         "GIT_AUTHOR_NAME": "t",
         "GIT_AUTHOR_EMAIL": "t@t",
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
     }
-    base.pop("MLFLOW_TRACKING_URI", None)
-    base.pop("DVC_ROOT", None)
-    base.update(env or {})
-    result = subprocess.run(args, cwd=repo, env=base, capture_output=True, text=True)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("DVC_ROOT", None)
+    return {**env, **(extra or {})}
+
+
+def sh(repo, *args, check=True, env=None):
+    """Run a command in ``repo`` in ``environment(env)``."""
+    result = subprocess.run(args, cwd=repo, env=environment(env), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -100,3 +108,21 @@ def make_workspace(repo: Path, env=None) -> Path:
     first = dvc(repo, "repro", env=env)
     assert ran(first) == {"check_params", "prepare", "plot"} | {f"{s}@{MODEL}" for s in PER_MODEL}
     return repo
+
+
+def run_queue(repo, env, experiments: dict[str, str]) -> None:
+    """Queue one experiment per name (``-S`` edit), run them with two parallel workers, and
+    wait until the queue is done; every experiment must succeed."""
+    for name, edit in experiments.items():
+        dvc(repo, "exp", "run", "--queue", "-n", name, "-S", edit, env=env)
+    dvc(repo, "queue", "start", "-j", "2", env=env)
+    deadline = time.monotonic() + 600
+    while True:
+        status = dvc(repo, "queue", "status", env=env).stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    for name in experiments:
+        line = next(x for x in status.splitlines() if name in x)
+        assert "Success" in line, (status, dvc(repo, "queue", "logs", name, check=False).stdout)

@@ -20,6 +20,7 @@ from tests.e2e import (
     make_workspace,
     md5,
     ran,
+    run_queue,
     sh,
     write_params,
 )
@@ -253,7 +254,8 @@ def test_experiment_name_reruns_nothing_that_trains(repo):
     stages = ran(dvc(repo, "repro"))
     assert not any(s.startswith("train@") for s in stages)
     runs = live_runs(repo, "renamed")
-    assert {MODEL, "comparison", "data-mnist"} <= set(runs)
+    assert MODEL in runs
+    assert {"comparison", "data-mnist"} <= set(live_runs(repo, "renamed-pipeline"))
     assert runs[MODEL].data.params["train.lr"] == "0.1"  # created with its params
 
 
@@ -287,10 +289,15 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     assert f"dead_neurons@{MODEL}" in ran(result)
     runs = live_runs(repo)
     assert runs[MODEL].data.tags.get("dvc.exp_name") == "eps-exp"
-    # a model the experiment trains: its run is named after the experiment too
-    result = dvc(repo, "exp", "run", "--temp", "-n", "lr-exp", "-S", "train.lr=0.05")
-    assert f"train@{MODEL}" in ran(result)
-    assert live_runs(repo)[f"{MODEL} @ lr-exp"].data.params["train.lr"] == "0.05"
+    # two experiments that train, on two parallel queue workers sharing the SQLite store: each
+    # run is complete and named after its experiment (lrs no other test trains: a model trained
+    # before would keep its earlier run)
+    run_queue(repo, None, {"lr-a": "train.lr=0.03", "lr-b": "train.lr=0.07"})
+    runs = live_runs(repo)
+    for name, lr in (("lr-a", "0.03"), ("lr-b", "0.07")):
+        run = runs[f"{MODEL} @ {name}"]
+        assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
+        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
     temp_dbs = (
         list((repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
         if (repo / ".dvc" / "tmp" / "exps").exists()

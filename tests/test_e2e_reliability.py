@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import MODEL, client, dvc, make_workspace, ran, write_params
+from tests.e2e import MODEL, client, dvc, environment, make_workspace, ran, write_params
 
 pytestmark = pytest.mark.slow
 LONG = {"train__max_epochs": 40, "train__patience": 40}  # long enough to be stopped midway
@@ -42,7 +42,7 @@ def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
 
 
 def start_training(repo):
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env = environment()
     return subprocess.Popen(
         [sys.executable, "-m", "stages.train", MODEL],
         cwd=repo,
@@ -99,7 +99,7 @@ def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     before = (repo / f"models/{MODEL}/best.pt").read_bytes()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    env = environment({"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"})
     start = time.monotonic()
     check = subprocess.run(
         [sys.executable, "-m", "stages.check_params"], cwd=repo, env=env, capture_output=True
@@ -119,12 +119,12 @@ def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs
     write_params(repo)
 
 
-def test_two_forced_reruns_give_identical_bytes(workspace):
+def test_a_forced_rerun_gives_identical_bytes(workspace):
     repo = workspace
     write_params(repo)
-    dvc(repo, "repro", "-f")
+    dvc(repo, "repro")
     first = sha256_of_outputs(repo)
-    dvc(repo, "repro", "-f")
+    dvc(repo, "repro", "-f")  # every stage again
     assert sha256_of_outputs(repo) == first
     assert_one_complete_run_per_model(repo)  # identical results: the complete run stays
     assert "metrics/summary.csv" in first and f"models/{MODEL}/best.pt" in first
@@ -157,7 +157,7 @@ def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(worksp
     write_params(repo)
     dvc(repo, "repro")
     assert_one_complete_run_per_model(repo)
-    # (forced reruns: test_two_forced_reruns_give_identical_bytes checks the same invariant)
+    # (a forced rerun: test_a_forced_rerun_gives_identical_bytes checks the same invariant)
     # a training that fails (its store is gone) after DVC removed its outputs, then is fixed
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -186,8 +186,7 @@ def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(workspace, tmp_pat
     is closed as KILLED, and its resume state stays for the next ``dvc repro``."""
     repo = workspace
     write_params(repo, train__max_epochs=400, train__patience=400)
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    env = environment()
     log = tmp_path / "repro.log"
     with log.open("w") as out:
         repro = subprocess.Popen(

@@ -1,19 +1,19 @@
 """End to end, the team set-up of the README's "Scaling out": a PostgreSQL-backed MLflow
 server with the artifact proxy on free loopback ports, two experiments run by two parallel
-queue workers, and two clones (two machines) sharing a git remote, a DVC remote and the server.
-Everything started here is stopped by pid, also when a test fails."""
+queue workers (``tests/test_e2e.py`` runs two on the SQLite store), and two clones (two
+machines) sharing a git remote, a DVC remote and the server. Everything started here is
+stopped by pid, also when a test fails."""
 
 import json
 import shutil
 import socket
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from stages import server
-from tests.e2e import MODEL, dvc, make_workspace, ran, sh
+from tests.e2e import MODEL, dvc, make_workspace, ran, run_queue, sh
 
 pytestmark = pytest.mark.slow
 
@@ -49,24 +49,6 @@ def model_runs(uri) -> dict:
     c = mlflow_client(uri)
     exp = c.get_experiment_by_name("actlab")
     return {r.info.run_name: r for r in c.search_runs([exp.experiment_id])}
-
-
-def run_queue(repo, env, experiments: dict[str, str]) -> None:
-    """Queue one experiment per name (``-S`` edit), run them with two parallel workers, and
-    wait until the queue is done; every experiment must succeed."""
-    for name, edit in experiments.items():
-        dvc(repo, "exp", "run", "--queue", "-n", name, "-S", edit, env=env)
-    dvc(repo, "queue", "start", "-j", "2", env=env)
-    deadline = time.monotonic() + 600
-    while True:
-        status = dvc(repo, "queue", "status", env=env).stdout
-        if not any(word in status for word in ("Queued", "Running")):
-            break
-        assert time.monotonic() < deadline, status
-        time.sleep(2)
-    for name in experiments:
-        line = next(x for x in status.splitlines() if name in x)
-        assert "Success" in line, (status, dvc(repo, "queue", "logs", name, check=False).stdout)
 
 
 def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
@@ -115,10 +97,3 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     assert evaluated["test_acc"] == pytest.approx(runs[f"{MODEL} @ lr-a"].data.metrics["test_acc"])
     assert (b / f"models/{MODEL}/best.pt").exists()
     assert {r.info.run_id for r in model_runs(uri).values()} == before  # the same rows
-
-    # B, on its own SQLite store: two parallel workers share it without "database is locked"
-    run_queue(b, None, {"lr-c": "train.lr=0.3", "lr-d": "train.lr=0.4"})
-    local = model_runs(f"sqlite:///{b / 'mlflow.db'}")
-    for name in ("lr-c", "lr-d"):
-        run = local[f"{MODEL} @ {name}"]
-        assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics

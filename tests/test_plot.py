@@ -254,3 +254,25 @@ def test_a_model_diverged_in_its_first_epoch_is_drawn_without_a_log_axis_error()
     healthy = {"relu-base-42": diverged, "relu-base-43": metrics_for("relu", 0.8, 3, 3, seed=43)}
     fig = figures.curves(cfg().plot, healthy, ["relu"], ["base"])
     assert fig.axes[0].get_yscale() == "log"
+
+
+def test_weight_histogram_figure_draws_epochs_by_bins():
+    import torch
+
+    edges = torch.linspace(-1, 1, 5)
+    hist = {
+        "edges": {k: edges for k in ("first/weights", "first/grads_log10", "last/weights")}
+        | {"last/grads_log10": edges},
+        "counts": {
+            "first/weights": torch.tensor([[0, 4, 4, 0], [1, 3, 3, 1], [2, 2, 2, 2]]),
+            "first/grads_log10": torch.tensor([[8, 0, 0, 0], [0, 8, 0, 0]]),
+            "last/weights": torch.tensor([[1, 1, 1, 1]] * 3),
+            "last/grads_log10": torch.zeros(0, 4),  # diverged before a gradient was kept
+        },
+    }
+    fig = layer_figures.weight_histograms(cfg().plot, "relu-base-42", hist)
+    first_weights = fig.axes[0]
+    mesh = first_weights.collections[0]
+    assert mesh.get_array().shape == (4, 3)  # bins x epochs 0..2
+    assert first_weights.get_xlim() == (-0.5, 2.5)
+    assert not fig.axes[3].axison  # no gradients: the panel is left empty

@@ -57,7 +57,7 @@ def test_sigmoid_neuron_saturated_relative_to_its_max_derivative():
     assert ext.saturated(1e-3)[0].tolist() == [False, True]
 
 
-@pytest.mark.parametrize("impl", ["fused", "formula"])
+@pytest.mark.parametrize("impl", ["fused", "formula", "manual"])
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish"])
 def test_probe_gives_the_numbers_of_an_autograd_pass(name, impl):
     """The closed-form f'(z) of one forward equals what autograd gives layer by layer."""

@@ -36,13 +36,15 @@ def spec(activation="tanh", arch="base", seed=42, init="default", hidden=(64, 32
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "swish", "elu", "relu"])
-def test_fused_and_formula_give_the_same_accuracy_after_one_epoch(activation):
+def test_every_implementation_gives_the_same_accuracy_after_one_epoch(activation):
+    """fused kernels, formulas through autograd, formulas with a hand-written backward."""
     results = {}
-    for impl in ("fused", "formula"):
+    for impl in ("fused", "formula", "manual"):
         tc = train_config(train__activation_impl=impl)
         r = training.train_model(tc, spec(activation), splits(), torch.device("cpu"))
         results[impl] = r.history[0]["val_acc"]
     assert results["fused"] == pytest.approx(results["formula"], abs=0.001)  # 0.1 pp
+    assert results["fused"] == pytest.approx(results["manual"], abs=0.001)
 
 
 def test_cpu_training_is_bit_identical_across_reruns():
@@ -124,3 +126,39 @@ def test_a_stopped_training_resumes_bit_identical(stop_after):
     for key in ("max_abs_output", "max_rel_derivative"):
         for a, b in zip(resumed.neuron_history[key], whole.neuron_history[key], strict=True):
             assert torch.equal(a, b)
+    for part in ("edges", "counts"):
+        for key, value in whole.weight_histograms[part].items():
+            assert torch.equal(resumed.weight_histograms[part][key], value), (part, key)
+
+
+def test_weight_histograms_every_epoch_on_fixed_bins():
+    from stages import probes
+
+    tc = train_config(train__max_epochs=3, train__patience=3)
+    result = training.train_model(tc, spec("tanh", hidden=(16, 8)), splits(), torch.device("cpu"))
+    h = result.weight_histograms
+    epochs = len(result.history)
+    bins = probes.WEIGHT_BINS
+    first, last = result.init_state["layers.0.weight"], result.init_state["layers.4.weight"]
+    for label, w in (("first", first), ("last", last)):
+        weights, grads = h["counts"][f"{label}/weights"], h["counts"][f"{label}/grads_log10"]
+        assert weights.shape == (epochs + 1, bins) and grads.shape == (epochs, bins)
+        assert (weights.sum(1) == w.numel()).all() and (grads.sum(1) == w.numel()).all()
+        edges = h["edges"][f"{label}/weights"]
+        r = probes.WEIGHT_RANGE_OF_INIT * w.abs().max()
+        assert torch.allclose(edges[[0, -1]], torch.stack([-r, r]))
+        assert torch.equal(weights[0], probes.fixed_histogram(w, bins, -float(r), float(r)))
+        assert not torch.equal(weights[0], weights[-1])  # the weights moved
+        assert h["edges"][f"{label}/grads_log10"][[0, -1]].tolist() == [-10.0, 0.0]
+
+
+def test_fixed_histogram_counts_like_histc_and_clamps_on_request():
+    from stages import probes
+
+    values = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.49, 0.5, 1.0, 3.0, float("nan")])
+    assert probes.fixed_histogram(values, 4, -1.0, 1.0).tolist() == [1, 1, 2, 2]  # like histc
+    assert (
+        probes.fixed_histogram(values, 4, -1.0, 1.0).tolist()
+        == torch.histc(values[:-1], 4, -1.0, 1.0).long().tolist()
+    )
+    assert probes.fixed_histogram(values, 4, -1.0, 1.0, clamp=True).tolist() == [2, 1, 2, 3]
