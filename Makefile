@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench data server server-stop
+.PHONY: repro test test-fast ui lint format bench data server server-stop preset
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -63,3 +63,9 @@ server: $(STAMP)
 
 server-stop: $(STAMP)
 	$(PY) -m stages.server stop
+
+# The tutorials, each as a DVC experiment (README "The tutorials, reproduced"):
+#   make preset                                   lists them
+#   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
+preset: $(STAMP)
+	$(PY) -m stages.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))

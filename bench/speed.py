@@ -8,7 +8,8 @@ Everything is measured in one run of this script, on one machine, and printed as
 2. each activation's training step against the plain matrix multiplies of that step (the
    forward and backward GEMMs of the same shapes, nothing else): GEMM time / step time
    (target >= 0.8);
-3. the per-epoch extras (validation pass, dead/saturated dynamics probe, weight statistics)
+3. the per-epoch extras (validation pass, dead/saturated dynamics probe, weight statistics
+   and histograms)
    as a fraction of the epoch's training time (target <= 0.15);
 4. a stage process from launch to its first real work: ``python -m stages.evaluate --help``
    and ``check_params`` on the default params (target <= 1.5 s);
@@ -40,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from timing import timed  # bench/timing.py, beside this script
 
-from stages import data, device, mlp, paths, training
+from stages import data, device, mlp, paths, probes, training
 from stages.activations import REGISTRY
 from stages.config import ModelSpec, TrainConfig
 
@@ -119,8 +120,10 @@ def extras_fraction(splits: data.Splits, dev, repeats: int) -> dict[str, float]:
     n = len(x) // 256 * 256
     t_train = timed(lambda: training.train_epoch(net, optimizer, x, y, order[:n], 256), dev, 1)
     subset = x[:10000]
-    t_extras = timed(lambda: training.epoch_extras(net, splits, subset), dev, repeats)
-    return {"train": t_train, "extras": t_extras}
+    histograms = probes.WeightHistograms(net)
+    t_extras = timed(lambda: training.epoch_extras(net, splits, subset, histograms), dev, repeats)
+    t_hist = timed(lambda: histograms.record(net), dev, repeats)
+    return {"train": t_train, "extras": t_extras, "histograms": t_hist}
 
 
 def startup_seconds() -> dict[str, float]:
@@ -219,8 +222,8 @@ def main() -> None:
     gemm = timed(gemm_step(256, dev), dev, args.repeats * 20)
     print(f"   plain GEMMs of one step: {1000 * gemm:.2f} ms")
     for activation in REGISTRY:
-        for impl in ("fused", "formula"):
-            if impl == "formula" and activation == "relu_custom":
+        for impl in ("fused", "formula", "manual"):
+            if impl != "fused" and activation == "relu_custom":
                 continue
             _, epoch = our_epoch(activation, splits, args.batches, dev, impl)
             step = timed(epoch, dev, args.repeats) / args.batches
@@ -236,7 +239,8 @@ def main() -> None:
     extras = extras_fraction(splits, dev, args.repeats)
     print(
         f"3. per-epoch extras {extras['extras']:.3f} s / training epoch {extras['train']:.3f} s "
-        f"= {extras['extras'] / extras['train']:.3f} (target <= 0.15)"
+        f"= {extras['extras'] / extras['train']:.3f} (target <= 0.15); of which the weight "
+        f"histograms {extras['histograms']:.4f} s = {extras['histograms'] / extras['train']:.4f}"
     )
     for label, seconds in startup_seconds().items():
         print(f"4. python -m {label}: {seconds:.2f} s (target <= 1.5)")

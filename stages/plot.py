@@ -122,7 +122,7 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     ):
         tracking.log_figure(run_id, fig, f"figures/{stem}.png")
         plt.close(fig)
-    tracking.log_artifact(run_id, weights_figure(cfg, name), "figures")
+    tracking.log_artifact(run_id, weights_figure(cfg, name), "figures/weights")
 
 
 def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame) -> None:

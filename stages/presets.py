@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -101,11 +102,16 @@ def apply(params: dict, changes: dict[str, Any]) -> dict:
     return result
 
 
-def dvc_arguments(name: str, dataset: str | None = None, queue: bool = False) -> list[str]:
-    """``dvc exp run`` with the preset's edits as ``-S key=value`` (values in YAML flow style)."""
+def dvc_arguments(
+    name: str, dataset: str | None = None, queue: bool = False, extra: tuple[str, ...] = ()
+) -> list[str]:
+    """``dvc exp run`` with the preset's edits as ``-S key=value`` (lists as JSON), then the
+    ``extra`` ``key=value`` edits of the user, which win."""
     args = ["exp", "run", "--queue" if queue else "--temp", "-n", name]
     for key, value in edits(name, dataset).items():
         args += ["-S", f"{key}={json.dumps(value) if isinstance(value, list) else value}"]
+    for edit in extra:
+        args += ["-S", edit]
     return args
 
 
@@ -114,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("preset", choices=list(PRESETS), nargs="?")
     parser.add_argument("--dataset", help="run on another dataset, e.g. fashion_mnist offline")
     parser.add_argument("--queue", action="store_true", help="queue it (dvc queue start runs it)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one more params edit on top of the preset (as dvc exp run -S), e.g. "
+        "'models.seeds=[42]'; repeatable",
+    )
+    parser.add_argument("--name", help="the experiment's name (default: the preset's)")
     parser.add_argument("--dry-run", action="store_true", help="print the dvc command only")
     args = parser.parse_args(argv)
     if args.preset is None:
@@ -121,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {preset.summary}\n    from {preset.source}")
         return 0
     try:
-        command = ["dvc", *dvc_arguments(args.preset, args.dataset, args.queue)]
+        command = ["dvc", *dvc_arguments(args.preset, args.dataset, args.queue, tuple(args.set))]
+        if args.name:
+            command[command.index("-n") + 1] = args.name
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(" ".join(command), file=sys.stderr)
+    print(shlex.join(command), file=sys.stderr)
     if args.dry_run:
         return 0
     return subprocess.run([shutil.which("dvc") or "dvc", *command[1:]]).returncode

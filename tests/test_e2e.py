@@ -52,6 +52,8 @@ def test_outputs_and_metrics(repo):
         f"metrics/dead_neurons/{m}.json",
         f"metrics/dead_dynamics/{m}.tsv",
         f"metrics/probes/{m}.json",
+        f"models/{m}/weight_histograms.pt",
+        f"metrics/plots/weights/{m}.png",
     ):
         assert (repo / path).is_file(), path
     shown = json.loads(dvc(repo, "metrics", "show", "--json").stdout)
@@ -137,6 +139,8 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     assert not [k for k in run.data.metrics if k.startswith("test_acc/")]
     figures = {a.path for a in c.list_artifacts(run.info.run_id, "figures")}
     assert "figures/gradient_flow_init.png" in figures
+    weights = {a.path for a in c.list_artifacts(run.info.run_id, "figures/weights")}
+    assert weights == {f"figures/weights/{MODEL}.png"}  # the per-epoch histograms
     assert "epoch" not in run.data.metrics  # the step of every per-epoch metric, not one
     assert pipeline["comparison"].data.tags["actlab.kind"] == "comparison"
     assert c.get_experiment_by_name("actlab").experiment_id == "1"  # what `make ui` opens
@@ -323,3 +327,45 @@ def test_a_diverging_model_is_a_result_the_whole_pipeline_reports(repo):
     run = live_runs(repo)[MODEL]
     assert run.info.status == "FINISHED" and run.data.tags["diverged"] == f"epoch {diverged}"
     assert "test_acc" in run.data.metrics
+
+
+def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
+    """Each preset through its command (``make preset`` runs the same), as a DVC experiment
+    on the tiny mirror, kept small with extra edits: one seed, two epochs. (uva-tutorial3 has
+    no edits: it is the pipeline every other test runs.)"""
+    import sys
+
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "state", "--allow-empty")
+    small = (
+        "--set",
+        "models.seeds=[42]",
+        "--set",
+        "train.max_epochs=2",
+        "--set",
+        "train.patience=2",
+    )
+    cases = {
+        "mnist-custom-autograd": ((), ["relu", "tanh", "leakyrelu"], ["mlp_128_64"]),
+        "mnist-shallow-deep": (
+            ("--set", "models.activations=[leakyrelu]"),
+            ["leakyrelu"],
+            ["shallow_64x4", "deep_48x9"],
+        ),
+    }
+    for preset, (extra, activations, architectures) in cases.items():
+        sh(repo, sys.executable, "-m", "stages.presets", preset, *small, *extra)
+        runs = live_runs(repo)
+        for activation in activations:
+            for arch in architectures:
+                run = runs[f"{activation}-{arch}-42 @ {preset}"]
+                assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics
+                assert run.data.params["data.dataset"] == "mnist"
+                assert run.data.params["data.mean"] == "0.1307"
+                if activation == "leakyrelu":
+                    assert run.data.params["activation.alpha"] == "0.01"
+        impl = "manual" if preset == "mnist-custom-autograd" else "fused"
+        assert run.data.params["train.activation_impl"] == impl
+    assert {"mnist-custom-autograd", "mnist-shallow-deep"} <= set(
+        dvc(repo, "exp", "ls", "--name-only").stdout.split()
+    )
