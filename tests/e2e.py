@@ -126,3 +126,12 @@ def run_queue(repo, env, experiments: dict[str, str]) -> None:
     for name in experiments:
         line = next(x for x in status.splitlines() if name in x)
         assert "Success" in line, (status, dvc(repo, "queue", "logs", name, check=False).stdout)
+
+
+def assert_experiment_runs(runs, lrs: dict[str, str]) -> None:
+    """The model run each experiment (name -> its ``train.lr``) trained: named after the
+    experiment, FINISHED, with its lr and the later stages' metrics."""
+    for name, lr in lrs.items():
+        run = runs[f"{MODEL} @ {name}"]
+        assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
+        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)

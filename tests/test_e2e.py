@@ -14,6 +14,7 @@ import yaml
 from tests.e2e import (
     MODEL,
     PER_MODEL,
+    assert_experiment_runs,
     client,
     dvc,
     live_runs,
@@ -297,11 +298,7 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     # run is complete and named after its experiment (lrs no other test trains: a model trained
     # before would keep its earlier run)
     run_queue(repo, None, {"lr-a": "train.lr=0.03", "lr-b": "train.lr=0.07"})
-    runs = live_runs(repo)
-    for name, lr in (("lr-a", "0.03"), ("lr-b", "0.07")):
-        run = runs[f"{MODEL} @ {name}"]
-        assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
-        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
+    assert_experiment_runs(live_runs(repo), {"lr-a": "0.03", "lr-b": "0.07"})
     temp_dbs = (
         list((repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
         if (repo / ".dvc" / "tmp" / "exps").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stages import server
-from tests.e2e import MODEL, dvc, make_workspace, ran, run_queue, sh
+from tests.e2e import MODEL, assert_experiment_runs, dvc, make_workspace, ran, run_queue, sh
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,7 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     # two experiments on two parallel workers: both complete, each run named after its experiment
     run_queue(a, on_server, {"lr-a": "train.lr=0.05", "lr-b": "train.lr=0.2"})
     runs = model_runs(uri)
-    for name, lr in (("lr-a", "0.05"), ("lr-b", "0.2")):
-        run = runs[f"{MODEL} @ {name}"]
-        assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
-        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
+    assert_experiment_runs(runs, {"lr-a": "0.05", "lr-b": "0.2"})
 
     # A publishes its experiment: git refs to the bare remote, outputs and run-cache to DVC's
     dvc(a, "exp", "push", "--run-cache", "origin", "lr-a", env=on_server)
