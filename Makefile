@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench data server server-stop preset
+.PHONY: repro test test-fast ui lint format bench data server server-stop preset exp-show
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,7 +41,8 @@ test-fast: $(STAMP)
 
 ui: $(STAMP)
 	@echo "runs table: http://127.0.0.1:5000/#/experiments/1/runs (experiment 1 is the first the store made)"
-	mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000
+	@echo "sorted by mean test accuracy: http://127.0.0.1:5000/#/experiments/1/runs?orderByKey=metrics.%60test_acc_mean%60&orderByAsc=false"
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
 	ruff check stages tests bench
@@ -69,3 +70,10 @@ server-stop: $(STAMP)
 #   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
 preset: $(STAMP)
 	$(PY) -m stages.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
+
+# `dvc exp show` with what people compare: the test accuracy per configuration of each
+# experiment and the params that differ (not the deps' hashes, timestamps or intervals).
+# KEEP='relu|tanh' narrows it to some configurations for a narrow terminal.
+EXP_SHOW_DROP := models/|stages/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
+exp-show: $(STAMP)
+	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '$(KEEP)')
