@@ -90,3 +90,8 @@ def probes(model: str) -> Path:
 
 def resume_state(run_key: str) -> Path:
     return RESUME / f"{run_key}.pt"
+
+
+def weights_figure(model: str, fmt: str) -> Path:
+    """A model's weight-histogram figure (written by plot)."""
+    return PLOTS / "weights" / f"{model}.{fmt}"

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 from stages import cli
 
 if TYPE_CHECKING:  # the stage imports its libraries only once it works, not for `--help`
-    from pathlib import Path
-
     import pandas as pd
 
     from stages.config import Config
@@ -92,18 +90,11 @@ def make_figures(
     return made
 
 
-def weights_figure(cfg: Config, name: str) -> Path:
-    """Where the model's weight-histogram figure is: ``metrics/plots/weights/<model>``."""
-    from stages import paths
-
-    return paths.PLOTS / "weights" / f"{name}.{cfg.plot.format}"
-
-
 def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     """Each model's run gets its own slice of the comparison."""
     import matplotlib.pyplot as plt
 
-    from stages import layer_figures, runs, tracking
+    from stages import layer_figures, paths, runs, tracking
 
     run_id = runs.model_run(cfg.mlflow.experiment, m.record)
     single, arch = {name: m}, m.record.spec.architecture
@@ -122,7 +113,7 @@ def _log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
     ):
         tracking.log_figure(run_id, fig, f"figures/{stem}.png")
         plt.close(fig)
-    tracking.log_artifact(run_id, weights_figure(cfg, name), "figures/weights")
+    tracking.log_artifact(run_id, paths.weights_figure(name, cfg.plot.format), "figures/weights")
 
 
 def _log_configurations(cfg: Config, metrics: dict, configurations: pd.DataFrame) -> None:
@@ -168,7 +159,7 @@ def _main() -> None:
         plt.close(fig)
     for name, m in metrics.items():  # one figure per model: made, saved and closed in turn
         fig = layer_figures.weight_histograms(cfg.plot, name, m.weights)
-        io.save_figure(weights_figure(cfg, name), fig, cfg.plot.dpi)
+        io.save_figure(paths.weights_figure(name, cfg.plot.format), fig, cfg.plot.dpi)
         plt.close(fig)
     io.write_csv(paths.SUMMARY_CSV, configurations)
     io.write_csv(paths.MODELS_CSV, models)

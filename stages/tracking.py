@@ -157,10 +157,13 @@ def experiment_id(name: str) -> str:
         return c.get_experiment_by_name(name).experiment_id
 
 
-_deferred: list[int] = []  # a SIGTERM that came while the store was being written
+_deferred: list[int] = []  # a SIGTERM that came while the store or a file was being written
+_uninterrupted = 0  # depth of ``uninterrupted()`` blocks
 
 
 def _inside_store(frame) -> bool:
+    if _uninterrupted:
+        return True
     while frame is not None:
         if frame.f_globals.get("__name__", "").startswith(("mlflow", "sqlalchemy")):
             return True
@@ -233,6 +236,22 @@ def _history(run_id: str, key: str) -> dict[int, float]:
 @_store_call
 def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
     client().log_artifact(run_id, str(path), artifact_path)
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """A write that a signal must not cut in half (a checkpoint, the resume state): inside a
+    ``guard``, a SIGTERM that comes during the block is raised once the block is done. Cut
+    mid-way, ``torch.save``'s zip writer fails with a RuntimeError that would hide the signal
+    and close the run FAILED instead of KILLED."""
+    global _uninterrupted
+    _uninterrupted += 1
+    try:
+        yield
+    finally:
+        _uninterrupted -= 1
+    if _deferred and not _uninterrupted:
+        raise Terminated(f"signal {_deferred.pop()}")
 
 
 def finish(run_id: str, status: str = "FINISHED") -> None:

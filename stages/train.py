@@ -41,7 +41,8 @@ def _main(model_name: str) -> None:
         run_id = runs.resume_training_run(experiment, record, resume["run_id"])
 
     def save_state(state: dict) -> None:
-        io.save_torch(resume_path, {**state, "run_id": run_id})
+        with tracking.uninterrupted():
+            io.save_torch(resume_path, {**state, "run_id": run_id})
 
     with tracking.guard(run_id):  # every way out of here closes the run
         result = training.train_model(
@@ -65,10 +66,11 @@ def _write_and_log(model_name, cfg, dev, record, result, run_id) -> None:
     n_params = sum(t.numel() for t in result.init_state.values())
     record = io.ModelRecord(spec, record.run_key, params, n_params)
     impl = cfg.train.activation_impl
-    mlp.save(paths.init_checkpoint(model_name), result.init_state, spec, impl)
-    mlp.save(paths.best_checkpoint(model_name), result.best_state, spec, impl)
-    io.save_torch(paths.neuron_history(model_name), result.neuron_history)
-    io.save_torch(paths.weight_histograms(model_name), result.weight_histograms)
+    with tracking.uninterrupted():
+        mlp.save(paths.init_checkpoint(model_name), result.init_state, spec, impl)
+        mlp.save(paths.best_checkpoint(model_name), result.best_state, spec, impl)
+        io.save_torch(paths.neuron_history(model_name), result.neuron_history)
+        io.save_torch(paths.weight_histograms(model_name), result.weight_histograms)
     io.write_record(paths.model_record(model_name), record)
     io.write_tsv(paths.curves(model_name), result.history)
     # best_epoch 0: diverged in epoch 1, the kept checkpoint is the initial weights.

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,13 @@ from tests.idx import write_mirror
 
 MODEL = "relu-tiny-42"
 PER_MODEL = ("train", "evaluate", "dead_neurons")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def environment(extra=None) -> dict[str, str]:

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import MODEL, client, dvc, environment, make_workspace, ran, write_params
+from tests.e2e import (
+    MODEL,
+    client,
+    dvc,
+    environment,
+    free_port,
+    make_workspace,
+    ran,
+    write_params,
+)
 
 pytestmark = pytest.mark.slow
 LONG = {"train__max_epochs": 40, "train__patience": 40}  # long enough to be stopped midway
@@ -95,9 +103,7 @@ def test_killed_training_resumes_bit_identical(workspace):
 def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(workspace):
     repo = workspace
     write_params(repo, train__lr=0.05)  # an edit: check_params reruns
-    with socket.socket() as s:  # a free loopback port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens on it
     before = (repo / f"models/{MODEL}/best.pt").read_bytes()
     env = environment({"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"})
     start = time.monotonic()
@@ -159,9 +165,7 @@ def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(worksp
     assert_one_complete_run_per_model(repo)
     # (a forced rerun: test_a_forced_rerun_gives_identical_bytes checks the same invariant)
     # a training that fails (its store is gone) after DVC removed its outputs, then is fixed
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_server = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{s.getsockname()[1]}"}
+    dead_server = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
     failed = dvc(repo, "repro", "-f", "-s", f"train@{MODEL}", env=dead_server, check=False)
     assert failed.returncode != 0
     assert f"train@{MODEL}" in ran(dvc(repo, "repro"))
@@ -181,12 +185,6 @@ def stage_pids(repo, module="stages.train") -> list[int]:
     return pids
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: a SIGTERM that lands inside torch.save of the resume state breaks the zip "
-    "writer, whose RuntimeError masks it, so the run closes FAILED, not KILLED; the fix is to "
-    "defer the signal there as tracking.guard does inside MLflow writes",
-)
 def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(workspace, tmp_path):
     """SIGTERM to ``dvc repro`` (not to the stage): the training stops within seconds, its run
     is closed as KILLED, and its resume state stays for the next ``dvc repro``."""

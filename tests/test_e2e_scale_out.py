@@ -6,22 +6,24 @@ stopped by pid, also when a test fails."""
 
 import json
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from stages import server
-from tests.e2e import MODEL, assert_experiment_runs, dvc, make_workspace, ran, run_queue, sh
+from tests.e2e import (
+    MODEL,
+    assert_experiment_runs,
+    dvc,
+    free_port,
+    make_workspace,
+    ran,
+    run_queue,
+    sh,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -262,3 +262,28 @@ def test_a_sigterm_during_a_store_write_is_raised_once_the_write_is_done(mlflow_
         pytest.fail("the signal must stop the block after the write")
     assert [m.value for m in c.get_metric_history(run_id, "val_acc")] == [0.5]
     assert c.get_run(run_id).info.status == "KILLED"
+
+
+def test_a_sigterm_during_an_uninterrupted_write_is_raised_once_the_write_is_done(
+    mlflow_store, tmp_path
+):
+    """Cut mid-way, torch.save's zip writer raises a RuntimeError that hides the signal, and
+    the run would close FAILED instead of KILLED."""
+    import signal
+
+    import torch
+
+    from stages import io
+    from stages.errors import Terminated
+
+    c = tracking.client()
+    run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
+    state = tmp_path / "state.pt"
+    with pytest.raises(Terminated), tracking.guard(run_id):
+        with tracking.uninterrupted():
+            os.kill(os.getpid(), signal.SIGTERM)  # lands before the write, raised after it
+            io.save_torch(state, {"w": torch.ones(3)})
+        pytest.fail("the signal must stop the block after the write")
+    assert torch.equal(io.load_torch(state)["w"], torch.ones(3))
+    assert c.get_run(run_id).info.status == "KILLED"
+    assert not tracking._deferred and not tracking._uninterrupted
