@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 repro: $(STAMP) data
 	dvc repro
 
-# Test files run in parallel, one worker per core (the end-to-end files are the long ones).
+# Test files run in parallel, one worker per core; a file stays on one worker (an end-to-end
+# file's tests share one workspace).
 test: $(STAMP) data
 	$(PY) -m pytest -n auto --dist loadfile
 

@@ -4,6 +4,7 @@ have edited it. They build the params they need from ``reference_params()``."""
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,39 @@ def mlflow_store(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setattr(tracking, "repo_root", lambda: tmp_path)
     return uri
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, request):
+    """An end-to-end module's repository: a temp copy with the tiny params, reproduced once
+    (``tests.e2e.make_workspace``). One per module, so xdist can run modules side by side."""
+    from tests.e2e import make_workspace
+
+    return make_workspace(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+
+
+@pytest.fixture(scope="module")
+def _reproduced(workspace):
+    """A copy of the freshly reproduced workspace (git, DVC cache, MLflow store and all)."""
+    snapshot = workspace.with_name(f"{workspace.name}-reproduced")
+    shutil.copytree(workspace, snapshot, symlinks=True)
+    return snapshot
+
+
+@pytest.fixture
+def repo(workspace, _reproduced):
+    """The workspace as it was right after its tiny params were reproduced: every test starts
+    from the same files, commits, DVC state and MLflow runs, so the tests pass alone and in any
+    order, and none pays for reproducing what the one before it changed."""
+    db = workspace / "mlflow.db"
+    for child in workspace.iterdir():
+        if child == db:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    # The store is rewritten in place, not replaced: this process's MLflow keeps its SQLite
+    # connections open, and a new file would leave them reading the deleted one.
+    shutil.copytree(_reproduced, workspace, symlinks=True, dirs_exist_ok=True)
+    return workspace

@@ -19,18 +19,12 @@ from tests.e2e import (
     dvc,
     environment,
     free_port,
-    make_workspace,
     ran,
     write_params,
 )
 
 pytestmark = pytest.mark.slow
 LONG = {"train__max_epochs": 40, "train__patience": 40}  # long enough to be stopped midway
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    return make_workspace(tmp_path_factory.mktemp("actlab-reliability"))
 
 
 def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
@@ -73,8 +67,7 @@ def stop_after_first_epoch(repo, process, sig) -> None:
     process.wait(timeout=300)
 
 
-def test_killed_training_resumes_bit_identical(workspace):
-    repo = workspace
+def test_killed_training_resumes_bit_identical(repo):
     write_params(repo, **LONG)
     dvc(repo, "repro")
     uninterrupted = sha256_of_outputs(repo)
@@ -100,8 +93,7 @@ def test_killed_training_resumes_bit_identical(workspace):
     assert run.info.status == "FINISHED" or run.info.lifecycle_stage == "deleted"
 
 
-def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(workspace):
-    repo = workspace
+def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(repo):
     write_params(repo, train__lr=0.05)  # an edit: check_params reruns
     port = free_port()  # nobody listens on it
     before = (repo / f"models/{MODEL}/best.pt").read_bytes()
@@ -122,13 +114,9 @@ def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs
     )
     assert "Traceback" not in output and ran(result) == {"check_params"}
     assert (repo / f"models/{MODEL}/best.pt").read_bytes() == before
-    write_params(repo)
 
 
-def test_a_forced_rerun_gives_identical_bytes(workspace):
-    repo = workspace
-    write_params(repo)
-    dvc(repo, "repro")
+def test_a_forced_rerun_gives_identical_bytes(repo):
     first = sha256_of_outputs(repo)
     dvc(repo, "repro", "-f")  # every stage again
     assert sha256_of_outputs(repo) == first
@@ -158,10 +146,7 @@ def assert_one_complete_run_per_model(repo) -> None:
         assert c.list_artifacts(run.info.run_id, "figures"), model
 
 
-def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(workspace):
-    repo = workspace
-    write_params(repo)
-    dvc(repo, "repro")
+def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(repo):
     assert_one_complete_run_per_model(repo)
     # (a forced rerun: test_a_forced_rerun_gives_identical_bytes checks the same invariant)
     # a training that fails (its store is gone) after DVC removed its outputs, then is fixed
@@ -185,10 +170,9 @@ def stage_pids(repo, module="stages.train") -> list[int]:
     return pids
 
 
-def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(workspace, tmp_path):
+def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(repo, tmp_path):
     """SIGTERM to ``dvc repro`` (not to the stage): the training stops within seconds, its run
     is closed as KILLED, and its resume state stays for the next ``dvc repro``."""
-    repo = workspace
     write_params(repo, train__max_epochs=400, train__patience=400)
     env = environment()
     log = tmp_path / "repro.log"
@@ -217,5 +201,5 @@ def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(workspace, tmp_pat
             os.kill(pid, signal.SIGKILL)
     state.unlink()
     write_params(repo)
-    dvc(repo, "repro")  # the tiny models again, from DVC's run-cache
+    dvc(repo, "repro")  # the tiny model again: DVC removed it before the stopped training
     assert_one_complete_run_per_model(repo)

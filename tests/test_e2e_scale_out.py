@@ -81,7 +81,7 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     runs = model_runs(uri)
     assert_experiment_runs(runs, {"lr-a": "0.05", "lr-b": "0.2"})
 
-    # A publishes its experiment: git refs to the bare remote, outputs and run-cache to DVC's
+    # A publishes its experiment: git refs to the bare remote, outputs (models) to DVC's
     dvc(a, "exp", "push", "--run-cache", "origin", "lr-a", env=on_server)
 
     # machine B: pulls the experiment and has its models and metrics without retraining
