@@ -44,6 +44,7 @@ def environment(extra=None) -> dict[str, str]:
         "GIT_COMMITTER_EMAIL": "t@t",
     }
     env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", None)  # the stages pool as they do for users
     env.pop("DVC_ROOT", None)
     return {**env, **(extra or {})}
 
@@ -134,6 +135,12 @@ def run_queue(repo, env, experiments: dict[str, str]) -> None:
     for name in experiments:
         line = next(x for x in status.splitlines() if name in x)
         assert "Success" in line, (status, dvc(repo, "queue", "logs", name, check=False).stdout)
+    # The workers idle on for a while after the queue is done: stop them before the test (or
+    # the next one's workspace restore) goes on.
+    dvc(repo, "queue", "stop", env=env)
+    while "Worker status: 0 active, 0 idle" not in dvc(repo, "queue", "status", env=env).stdout:
+        assert time.monotonic() < deadline, "the queue workers do not stop"
+        time.sleep(1)
 
 
 def assert_experiment_runs(runs, lrs: dict[str, str]) -> None:

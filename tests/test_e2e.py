@@ -92,7 +92,8 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     exp = c.get_experiment_by_name("actlab")
     key = json.loads((repo / f"models/{MODEL}/record.json").read_text())["run_key"]
     same_key = c.search_runs([exp.experiment_id], f"tags.`actlab.run_key` = '{key}'")
-    assert len(same_key) == 1  # one live run per model: earlier trainings are soft-deleted
+    # one live run per model (retraining soft-deletes: test_training_is_bit_identical_on_rerun)
+    assert len(same_key) == 1
     run = runs[MODEL]
     epochs = json.loads((repo / f"metrics/train/{MODEL}.json").read_text())["epochs_trained"]
     assert run.data.params["train.lr"] == "0.1"
