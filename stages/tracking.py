@@ -176,10 +176,8 @@ def _store_call(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        result = fn(*args, **kwargs)
-        if _deferred:
-            raise Terminated(f"signal {_deferred.pop()}")
-        return result
+        with uninterrupted():
+            return fn(*args, **kwargs)
 
     return wrapper
 
