@@ -7,10 +7,10 @@ Everything is measured in one run of this script, on one machine, and printed as
    ``stages.training.train_epoch`` on the same network, and their ratio (target >= 5);
 2. each activation's training step against the plain matrix multiplies of that step (the
    forward and backward GEMMs of the same shapes, nothing else): GEMM time / step time
-   (target >= 0.8);
+   (target >= 0.8), the two timed back to back in each round, the median of the rounds' ratios;
 3. the per-epoch extras (validation pass, dead/saturated dynamics probe, weight statistics
    and histograms)
-   as a fraction of the epoch's training time (target <= 0.15);
+   as a fraction of the epoch's training time (target <= 0.15), paired the same way;
 4. a stage process from launch to its first real work: ``python -m stages.evaluate --help``
    and ``check_params`` on the default params (target <= 1.5 s);
 5. a no-op ``dvc repro`` of the workspace (target <= 3 s; only meaningful when up to date);
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from timing import timed  # bench/timing.py, beside this script
+from timing import paired_ratio, timed  # bench/timing.py, beside this script
 
 from stages import data, device, mlp, paths, probes, training
 from stages.activations import REGISTRY
@@ -118,12 +118,27 @@ def extras_fraction(splits: data.Splits, dev, repeats: int) -> dict[str, float]:
     x, y = splits.x_train, splits.y_train
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(dev)
     n = len(x) // 256 * 256
-    t_train = timed(lambda: training.train_epoch(net, optimizer, x, y, order[:n], 256), dev, 1)
     subset = x[:10000]
     histograms = probes.WeightHistograms(net)
-    t_extras = timed(lambda: training.epoch_extras(net, splits, subset, histograms), dev, repeats)
+
+    def train() -> None:
+        training.train_epoch(net, optimizer, x, y, order[:n], 256)
+
+    fraction, t_extras, t_train = paired_ratio(
+        lambda: training.epoch_extras(net, splits, subset, histograms), train, dev, repeats
+    )
+    # An epoch without the probe (train.probe_every > 1 skips it on the other epochs).
+    unprobed, _, _ = paired_ratio(
+        lambda: training.epoch_extras(net, splits, None, histograms), train, dev, repeats
+    )
     t_hist = timed(lambda: histograms.record(net), dev, repeats)
-    return {"train": t_train, "extras": t_extras, "histograms": t_hist}
+    return {
+        "fraction": fraction,
+        "every_2": (fraction + unprobed) / 2,
+        "train": t_train,
+        "extras": t_extras,
+        "histograms": t_hist,
+    }
 
 
 def startup_seconds() -> dict[str, float]:
@@ -219,17 +234,26 @@ def main() -> None:
 
     tutorial = tutorial_samples_per_s(args.batches)
     print(f"1. tutorials' loop (DataLoader, ToTensor, Normalize): {tutorial:8.0f} samples/s (CPU)")
-    gemm = timed(gemm_step(256, dev), dev, args.repeats * 20)
-    print(f"   plain GEMMs of one step: {1000 * gemm:.2f} ms")
+    gemm = gemm_step(256, dev)
+
+    def gemms() -> None:  # as many GEMM steps as an epoch below has steps
+        for _ in range(args.batches):
+            gemm()
+
+    gemm_ms = 1000 * timed(gemms, dev, args.repeats) / args.batches
+    print(f"   plain GEMMs of one step: {gemm_ms:.2f} ms")
     for activation in REGISTRY:
         for impl in ("fused", "formula", "manual"):
             if impl != "fused" and activation == "relu_custom":
                 continue
             _, epoch = our_epoch(activation, splits, args.batches, dev, impl)
-            step = timed(epoch, dev, args.repeats) / args.batches
+            # GEMMs and steps timed back to back, round by round: the ratio is immune to the
+            # machine's drift over the run.
+            fraction, _, seconds = paired_ratio(gemms, epoch, dev, args.repeats)
+            step = seconds / args.batches
             line = (
                 f"   {activation:11s} {impl:7s}: {256 / step:8.0f} samples/s, "
-                f"step {1000 * step:6.2f} ms, GEMMs/step {gemm / step:.2f}"
+                f"step {1000 * step:6.2f} ms, GEMMs/step {fraction:.2f}"
             )
             if impl == "fused" and activation in ("relu", "tanh"):
                 line += f", vs tutorials' loop {256 / step / tutorial:.1f}x"
@@ -239,9 +263,10 @@ def main() -> None:
     extras = extras_fraction(splits, dev, args.repeats)
     print(
         f"3. per-epoch extras {extras['extras']:.3f} s / training epoch {extras['train']:.3f} s "
-        f"= {extras['extras'] / extras['train']:.3f} (target <= 0.15); of which the weight "
+        f"= {extras['fraction']:.3f} (target <= 0.15; median of paired rounds); the weight "
         f"histograms {extras['histograms']:.4f} s = {extras['histograms'] / extras['train']:.4f}"
     )
+    print(f"   with train.probe_every: 2 (the probe on every other epoch): {extras['every_2']:.3f}")
     for label, seconds in startup_seconds().items():
         print(f"4. python -m {label}: {seconds:.2f} s (target <= 1.5)")
     seconds = noop_repro_seconds()

@@ -17,11 +17,36 @@ def sync(device: torch.device) -> None:
 def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
     """Median wall seconds of ``fn()`` after one warm-up call."""
     fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_once(fn, device) for _ in range(repeats))
+
+
+def paired_ratio(
+    numerator: Callable[[], object],
+    denominator: Callable[[], object],
+    device: torch.device,
+    rounds: int,
+) -> tuple[float, float, float]:
+    """Median of ``numerator``'s time / ``denominator``'s time, timed back to back in each of
+    ``rounds`` rounds (after one warm-up call of each), and the two medians in seconds.
+
+    On a shared machine the speed drifts over a run (other tenants, clocks); timing the two
+    side by side and taking the median of the per-round ratios cancels the drift that timing
+    one once and the other a minute later would put into the ratio."""
+    numerator()
+    denominator()
+    ratios, tops, bottoms = [], [], []
+    for _ in range(rounds):
+        top = _once(numerator, device)
+        bottom = _once(denominator, device)
+        ratios.append(top / bottom)
+        tops.append(top)
+        bottoms.append(bottom)
+    return statistics.median(ratios), statistics.median(tops), statistics.median(bottoms)
+
+
+def _once(fn: Callable[[], object], device: torch.device) -> float:
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
