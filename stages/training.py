@@ -64,8 +64,9 @@ def train_epoch(
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for b in range(len(order) // batch_size):
         idx = order[b * batch_size : (b + 1) * batch_size]
-        targets = y[idx]
-        logits = net(x[idx])
+        # index_select, not x[idx]: the same rows, gathered 4x faster on the CPU.
+        targets = y.index_select(0, idx)
+        logits = net(x.index_select(0, idx))
         loss = F.cross_entropy(logits, targets)
         optimizer.zero_grad()
         loss.backward()
@@ -78,18 +79,19 @@ def train_epoch(
 def epoch_extras(
     net: mlp.MLP,
     splits: data.Splits,
-    subset: torch.Tensor,
+    subset: torch.Tensor | None,
     histograms: probes.WeightHistograms | None = None,
 ) -> dict:
     """What each epoch records besides training: weight statistics and histograms of the first
     and last layer (with the gradients of the epoch's last batch), validation loss and
-    accuracy, and the per-neuron extremes on the dynamics subset."""
+    accuracy, and the per-neuron extremes on the dynamics subset (None: not probed this
+    epoch, ``train.probe_every``)."""
     weights = probes.weight_stats(net)
     if histograms is not None:
         histograms.record(net)
     val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
     val_acc = (predictions == splits.y_val).double().mean().item()
-    extremes = probes.neuron_extremes(net, subset, EXTREMES_BATCH)
+    extremes = None if subset is None else probes.neuron_extremes(net, subset, EXTREMES_BATCH)
     return {"weights": weights, "val_loss": val_loss, "val_acc": val_acc, "extremes": extremes}
 
 
@@ -122,6 +124,7 @@ def train_model(
         raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
 
     extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
+    probe_epochs = [0]  # the epochs ``extremes`` are of: init, then every probe_every-th
     histograms = probes.WeightHistograms(net)
     histograms.record(net)  # epoch 0: the initial weights
     history: list[dict] = []
@@ -135,6 +138,7 @@ def train_model(
         best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
         best_state = {k: v.to(dev) for k, v in resume["best_state"].items()}
         extremes = [probes.NeuronExtremes(*e) for e in resume["extremes"]]
+        probe_epochs = [0, *range(tc.probe_every, resume["epoch"] + 1, tc.probe_every)]
         histograms.load(resume["weight_histograms"])
         first_epoch, earlier_seconds = resume["epoch"] + 1, resume["seconds"]
         log.info("%s: resuming after epoch %d", spec.name, resume["epoch"])
@@ -151,8 +155,11 @@ def train_model(
         epoch_start = time.perf_counter()
         order = torch.randperm(len(x), generator=generator).to(dev)
         loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
-        extras = epoch_extras(net, splits, subset, histograms)
-        extremes.append(extras["extremes"])
+        probed = epoch % tc.probe_every == 0
+        extras = epoch_extras(net, splits, subset if probed else None, histograms)
+        if probed:
+            extremes.append(extras["extremes"])
+            probe_epochs.append(epoch)
         row = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / n_batches,
@@ -217,6 +224,7 @@ def train_model(
             torch.stack([e.max_rel_derivative[i] for e in extremes]).cpu() for i in layers
         ],
         "subset_size": len(subset),
+        "epochs": probe_epochs,
     }
     return TrainResult(
         init_state,
