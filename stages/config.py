@@ -70,6 +70,7 @@ class TrainConfig:
     device: str
     activation_impl: str
     dynamics_subset: int
+    probe_every: int = 1  # epochs between two probes of the dynamics subset
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def parse(raw: Any) -> Config:
         device=t.choice("device", DEVICES),
         activation_impl=t.choice("activation_impl", IMPLS),
         dynamics_subset=t.integer("dynamics_subset", minimum=1),
+        probe_every=t.integer("probe_every", minimum=1, maximum=MAX_EPOCHS),
     )
     t.done()
     train_images = OFFICIAL_TRAIN_IMAGES - data.val_size

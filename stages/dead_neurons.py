@@ -26,15 +26,15 @@ WHATS = ("dead", "nearly_dead", "saturated")
 
 
 def dynamics(history: dict, eps: float) -> list[dict]:
-    """Per epoch (0 = init) dead and saturated (on every image) counts per layer on the
-    training subset that train probed each epoch."""
+    """Per probed epoch (0 = init, then every ``train.probe_every``-th) dead and saturated
+    (on every image) counts per layer on the training subset that train probed."""
     from stages import probes
 
     rows = []
-    for epoch in range(len(history["max_abs_output"][0])):
+    for i, epoch in enumerate(history["epochs"]):
         extremes = probes.NeuronExtremes(
-            [m[epoch] for m in history["max_abs_output"]],
-            [m[epoch] for m in history["max_rel_derivative"]],
+            [m[i] for m in history["max_abs_output"]],
+            [m[i] for m in history["max_rel_derivative"]],
         )
         dead = probes.count_summary(extremes.dead())
         saturated = probes.count_summary(extremes.saturated(eps))

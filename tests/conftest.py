@@ -63,6 +63,7 @@ _REFERENCE: dict[str, Any] = {
         "device": "auto",
         "activation_impl": "fused",
         "dynamics_subset": 10000,
+        "probe_every": 1,
     },
     "probes": {
         "saturation_eps": 1e-3,

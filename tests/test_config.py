@@ -68,6 +68,8 @@ def test_defaults_are_the_reference_configuration():
         ({"probes__saturation_eps": 1.5}, r"probes.saturation_eps: 1.5 must be < 1"),
         ({"probes__batch_size": 0}, r"probes.batch_size: 0 must be >= 1"),
         ({"train__dynamics_subset": 0}, r"train.dynamics_subset: 0 must be >= 1"),
+        ({"train__probe_every": 0}, r"train.probe_every: 0 must be >= 1"),
+        ({"train__probe_every": 1.5}, r"train.probe_every: 1.5 must be an integer"),
         (
             {"activation_options__leakyrelu": {"alpha": -1}},
             r"activation_options.leakyrelu: .*alpha must be >= 0",

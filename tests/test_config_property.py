@@ -65,6 +65,7 @@ def check_invariants(cfg: config.Config) -> None:
     assert math.isfinite(t.lr) and t.lr > 0 and 0 <= t.momentum < 1
     assert 1 <= t.batch_size <= train_images and 1 <= t.dynamics_subset <= train_images
     assert 1 <= t.max_epochs <= config.MAX_EPOCHS and t.patience >= 1
+    assert isinstance(t.probe_every, int) and 1 <= t.probe_every <= config.MAX_EPOCHS
     assert 0 < p.saturation_eps < 1 and 0 < p.saturated_fraction <= 1
     assert 20 <= g.dpi <= config.MAX_DPI and 0 < g.width <= config.MAX_WIDTH_INCHES
     assert all(0 <= s < 2**32 for s in cfg.models.seeds)

@@ -98,13 +98,13 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("stop_after", [1, 3])
-def test_a_stopped_training_resumes_bit_identical(stop_after):
+@pytest.mark.parametrize(("stop_after", "probe_every"), [(1, 1), (3, 1), (3, 2), (4, 2)])
+def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every):
     """Stop right after the state of epoch k is saved, resume from it: every result equals
     that of a run that was never stopped."""
     import io as bytes_io
 
-    tc = train_config(train__max_epochs=6, train__patience=6)
+    tc = train_config(train__max_epochs=6, train__patience=6, train__probe_every=probe_every)
     whole = training.train_model(tc, spec(), splits(), torch.device("cpu"))
 
     saved = {}
@@ -123,12 +123,37 @@ def test_a_stopped_training_resumes_bit_identical(stop_after):
 
     assert resumed.history == whole.history and resumed.best_epoch == whole.best_epoch
     assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
+    assert resumed.neuron_history["epochs"] == whole.neuron_history["epochs"]
     for key in ("max_abs_output", "max_rel_derivative"):
         for a, b in zip(resumed.neuron_history[key], whole.neuron_history[key], strict=True):
             assert torch.equal(a, b)
     for part in ("edges", "counts"):
         for key, value in whole.weight_histograms[part].items():
             assert torch.equal(resumed.weight_histograms[part][key], value), (part, key)
+
+
+def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
+    """train.probe_every: 3 probes at init and epochs 3 and 6, with exactly the values that
+    probing every epoch gives there; training itself is untouched."""
+    from stages import dead_neurons
+
+    def run(k):
+        tc = train_config(train__max_epochs=7, train__patience=7, train__probe_every=k)
+        return training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+
+    every, sparse = run(1), run(3)
+    assert every.history == sparse.history
+    assert every.neuron_history["epochs"] == list(range(8))
+    assert sparse.neuron_history["epochs"] == [0, 3, 6]
+    for key in ("max_abs_output", "max_rel_derivative"):
+        for a, b in zip(every.neuron_history[key], sparse.neuron_history[key], strict=True):
+            assert a.shape[0] == 8 and b.shape[0] == 3
+            assert torch.equal(a[[0, 3, 6]], b)
+    rows = dead_neurons.dynamics(sparse.neuron_history, 1e-3)
+    assert [r["epoch"] for r in rows] == [0, 3, 6]
+    assert rows == [
+        r for r in dead_neurons.dynamics(every.neuron_history, 1e-3) if r["epoch"] % 3 == 0
+    ]
 
 
 def test_weight_histograms_every_epoch_on_fixed_bins():
