@@ -10,7 +10,8 @@ Everything is measured in one run of this script, on one machine, and printed as
    (target >= 0.8), the two timed back to back in each round, the median of the rounds' ratios;
 3. the per-epoch extras (validation pass, dead/saturated dynamics probe, weight statistics
    and histograms)
-   as a fraction of the epoch's training time (target <= 0.15), paired the same way;
+   as a fraction of the epoch's training time (target <= 0.15), paired the same way, and
+   the same with ``train.probe_every: 2`` (the probe on every other epoch);
 4. a stage process from launch to its first real work: ``python -m stages.evaluate --help``
    and ``check_params`` on the default params (target <= 1.5 s);
 5. a no-op ``dvc repro`` of the workspace (target <= 3 s; only meaningful when up to date);
@@ -241,7 +242,7 @@ def main() -> None:
             gemm()
 
     gemm_ms = 1000 * timed(gemms, dev, args.repeats) / args.batches
-    print(f"   plain GEMMs of one step: {gemm_ms:.2f} ms")
+    print(f"   plain GEMMs of one step: {gemm_ms:.2f} ms (alone; each ratio below times its own)")
     for activation in REGISTRY:
         for impl in ("fused", "formula", "manual"):
             if impl != "fused" and activation == "relu_custom":
@@ -262,11 +263,15 @@ def main() -> None:
 
     extras = extras_fraction(splits, dev, args.repeats)
     print(
-        f"3. per-epoch extras {extras['extras']:.3f} s / training epoch {extras['train']:.3f} s "
-        f"= {extras['fraction']:.3f} (target <= 0.15; median of paired rounds); the weight "
-        f"histograms {extras['histograms']:.4f} s = {extras['histograms'] / extras['train']:.4f}"
+        f"3. per-epoch extras / training epoch: {extras['fraction']:.3f} (target <= 0.15; median "
+        f"of the paired rounds' ratios; medians {extras['extras']:.3f} s and "
+        f"{extras['train']:.3f} s); the weight histograms "
+        f"{extras['histograms'] / extras['train']:.4f} of an epoch"
     )
-    print(f"   with train.probe_every: 2 (the probe on every other epoch): {extras['every_2']:.3f}")
+    print(
+        f"   with train.probe_every: 2 (the probe on every other epoch): {extras['every_2']:.3f}"
+        " (the mean of an epoch with the probe and one without)"
+    )
     for label, seconds in startup_seconds().items():
         print(f"4. python -m {label}: {seconds:.2f} s (target <= 1.5)")
     seconds = noop_repro_seconds()

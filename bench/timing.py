@@ -31,13 +31,18 @@ def paired_ratio(
 
     On a shared machine the speed drifts over a run (other tenants, clocks); timing the two
     side by side and taking the median of the per-round ratios cancels the drift that timing
-    one once and the other a minute later would put into the ratio."""
+    one once and the other a minute later would put into the ratio. Odd rounds time the
+    denominator first, so that neither always runs on the caches the other left."""
     numerator()
     denominator()
     ratios, tops, bottoms = [], [], []
-    for _ in range(rounds):
-        top = _once(numerator, device)
-        bottom = _once(denominator, device)
+    for r in range(rounds):
+        if r % 2:
+            bottom = _once(denominator, device)
+            top = _once(numerator, device)
+        else:
+            top = _once(numerator, device)
+            bottom = _once(denominator, device)
         ratios.append(top / bottom)
         tops.append(top)
         bottoms.append(bottom)
