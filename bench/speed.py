@@ -125,12 +125,14 @@ def extras_fraction(splits: data.Splits, dev, repeats: int) -> dict[str, float]:
     def train() -> None:
         training.train_epoch(net, optimizer, x, y, order[:n], 256)
 
-    fraction, t_extras, t_train = paired_ratio(
-        lambda: training.epoch_extras(net, splits, subset, histograms), train, dev, repeats
-    )
+    def probed() -> None:
+        training.epoch_extras(net, splits, histograms)
+        training.probe(net, subset)
+
+    fraction, t_extras, t_train = paired_ratio(probed, train, dev, repeats)
     # An epoch without the probe (train.probe_every > 1 skips it on the other epochs).
     unprobed, _, _ = paired_ratio(
-        lambda: training.epoch_extras(net, splits, None, histograms), train, dev, repeats
+        lambda: training.epoch_extras(net, splits, histograms), train, dev, repeats
     )
     t_hist = timed(lambda: histograms.record(net), dev, repeats)
     return {

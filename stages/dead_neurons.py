@@ -1,9 +1,9 @@
 """Stage ``dead_neurons@<model>``: dead, nearly dead and saturated neurons at init and after
-training (``stages.probes`` defines them), their per-epoch dynamics, gradient flow at init and
-activation distributions after training.
+training (``stages.probes`` defines them), their dynamics over the probed epochs, gradient
+flow at init and activation distributions after training.
 
 Writes ``metrics/dead_neurons/<model>.json`` (counts), ``metrics/dead_dynamics/<model>.tsv``
-(per epoch) and ``metrics/probes/<model>.json`` (histograms for the plot stage); logs all to
+(per probed epoch) and ``metrics/probes/<model>.json`` (histograms for the plot stage); logs all to
 the model's run. Reads only ``probes.*`` (and the device): editing a probe setting never
 retrains.
 """
@@ -30,11 +30,15 @@ def dynamics(history: dict, eps: float) -> list[dict]:
     (on every image) counts per layer on the training subset that train probed."""
     from stages import probes
 
+    # A history written before train.probe_every existed holds every epoch from 0.
+    epochs = history.get("epochs", range(len(history["max_abs_output"][0])))
+    if len(epochs) != len(history["max_abs_output"][0]):
+        raise ValueError(f"neuron history: {len(epochs)} epochs for a different number of rows")
     rows = []
-    for i, epoch in enumerate(history["epochs"]):
+    for row, epoch in enumerate(epochs):
         extremes = probes.NeuronExtremes(
-            [m[i] for m in history["max_abs_output"]],
-            [m[i] for m in history["max_rel_derivative"]],
+            [m[row] for m in history["max_abs_output"]],
+            [m[row] for m in history["max_rel_derivative"]],
         )
         dead = probes.count_summary(extremes.dead())
         saturated = probes.count_summary(extremes.saturated(eps))

@@ -46,7 +46,7 @@ def model_record(model: str) -> Path:
 
 
 def neuron_history(model: str) -> Path:
-    """Per-epoch per-neuron extremes on the dynamics subset (read by dead_neurons)."""
+    """Per-neuron extremes on the dynamics subset at each probed epoch (read by dead_neurons)."""
     return model_dir(model) / "neuron_history.pt"
 
 
@@ -79,7 +79,7 @@ def dead_neurons(model: str) -> Path:
 
 
 def dead_dynamics(model: str) -> Path:
-    """Dead/saturated counts per layer per epoch (0 = init)."""
+    """Dead/saturated counts per layer per probed epoch (0 = init)."""
     return METRICS / "dead_dynamics" / f"{model}.tsv"
 
 

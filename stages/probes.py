@@ -8,7 +8,7 @@ Definitions (docs/reference.md, UvA tutorial 3):
   ReLU this is the nearly-dead set, for sigmoid/tanh it is how a "dead" unit looks.
 ``neuron_census`` counts, per neuron, the images on which each holds, in one forward pass.
 During training, ``neuron_extremes`` records per-neuron maxima (dead, and saturated on every
-image, for any eps afterwards) on a subset, each epoch.
+image, for any eps afterwards) on a subset, at init and every ``train.probe_every``-th epoch.
 """
 
 from __future__ import annotations

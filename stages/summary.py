@@ -38,7 +38,7 @@ class ModelMetrics:
     history: pd.DataFrame  # per epoch: losses, accuracies
     evaluate: Mapping[str, Any]
     dead: Mapping[str, Any]  # counts at init and after training
-    dynamics: pd.DataFrame  # dead/saturated per layer per epoch
+    dynamics: pd.DataFrame  # dead/saturated per layer per probed epoch
     probes: Mapping[str, Any]  # gradient flow and activation histograms
     weights: Mapping[str, Any] | None = None  # per-epoch first/last layer histograms (train)
 

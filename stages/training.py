@@ -77,22 +77,23 @@ def train_epoch(
 
 
 def epoch_extras(
-    net: mlp.MLP,
-    splits: data.Splits,
-    subset: torch.Tensor | None,
-    histograms: probes.WeightHistograms | None = None,
+    net: mlp.MLP, splits: data.Splits, histograms: probes.WeightHistograms | None = None
 ) -> dict:
-    """What each epoch records besides training: weight statistics and histograms of the first
-    and last layer (with the gradients of the epoch's last batch), validation loss and
-    accuracy, and the per-neuron extremes on the dynamics subset (None: not probed this
-    epoch, ``train.probe_every``)."""
+    """What each epoch records besides training and the neuron probe: weight statistics and
+    histograms of the first and last layer (with the gradients of the epoch's last batch),
+    validation loss and accuracy."""
     weights = probes.weight_stats(net)
     if histograms is not None:
         histograms.record(net)
     val_loss, predictions = mlp.predict(net, splits.x_val, splits.y_val)
     val_acc = (predictions == splits.y_val).double().mean().item()
-    extremes = None if subset is None else probes.neuron_extremes(net, subset, EXTREMES_BATCH)
-    return {"weights": weights, "val_loss": val_loss, "val_acc": val_acc, "extremes": extremes}
+    return {"weights": weights, "val_loss": val_loss, "val_acc": val_acc}
+
+
+def probe(net: mlp.MLP, subset: torch.Tensor) -> probes.NeuronExtremes:
+    """The per-epoch neuron probe: each hidden neuron's max |output| and max |f'(z)| on the
+    dynamics subset (at init, every ``train.probe_every``-th epoch and the last one)."""
+    return probes.neuron_extremes(net, subset, EXTREMES_BATCH)
 
 
 def train_model(
@@ -123,8 +124,8 @@ def train_model(
     if n_batches == 0:
         raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
 
-    extremes = [probes.neuron_extremes(net, subset, EXTREMES_BATCH)]
-    probe_epochs = [0]  # the epochs ``extremes`` are of: init, then every probe_every-th
+    extremes = [probe(net, subset)]
+    probe_epochs = [0]  # the epochs ``extremes`` are of: init, every probe_every-th, the last
     histograms = probes.WeightHistograms(net)
     histograms.record(net)  # epoch 0: the initial weights
     history: list[dict] = []
@@ -138,7 +139,8 @@ def train_model(
         best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
         best_state = {k: v.to(dev) for k, v in resume["best_state"].items()}
         extremes = [probes.NeuronExtremes(*e) for e in resume["extremes"]]
-        probe_epochs = [0, *range(tc.probe_every, resume["epoch"] + 1, tc.probe_every)]
+        # A state saved before probe_every existed was probed every epoch.
+        probe_epochs = resume.get("probe_epochs", list(range(resume["epoch"] + 1)))
         histograms.load(resume["weight_histograms"])
         first_epoch, earlier_seconds = resume["epoch"] + 1, resume["seconds"]
         log.info("%s: resuming after epoch %d", spec.name, resume["epoch"])
@@ -155,11 +157,7 @@ def train_model(
         epoch_start = time.perf_counter()
         order = torch.randperm(len(x), generator=generator).to(dev)
         loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
-        probed = epoch % tc.probe_every == 0
-        extras = epoch_extras(net, splits, subset if probed else None, histograms)
-        if probed:
-            extremes.append(extras["extremes"])
-            probe_epochs.append(epoch)
+        extras = epoch_extras(net, splits, histograms)
         row = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / n_batches,
@@ -169,9 +167,14 @@ def train_model(
             **extras["weights"],
         }
         history.append(row)
-        on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
         val_acc = row["val_acc"]
-        if not math.isfinite(row["train_loss"]):
+        finite, improved = math.isfinite(row["train_loss"]), val_acc > best_acc
+        stops = not finite or (not improved and epoch - best_epoch >= tc.patience)
+        if stops or epoch == tc.max_epochs or epoch % tc.probe_every == 0:
+            extremes.append(probe(net, subset))
+            probe_epochs.append(epoch)
+        on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
+        if not finite:
             # Divergence is a result, not a crash: stop this model and keep its best
             # checkpoint from before (finite, or the initial weights if epoch 1 diverged).
             diverged = epoch
@@ -186,7 +189,7 @@ def train_model(
                 row["train_loss"],
                 val_acc,
             )
-        if val_acc > best_acc:
+        if improved:
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(net.state_dict())
         elif epoch - best_epoch >= tc.patience:
@@ -210,6 +213,7 @@ def train_model(
                     "best_epoch": best_epoch,
                     "best_state": best_state,
                     "extremes": [(e.max_abs_output, e.max_rel_derivative) for e in extremes],
+                    "probe_epochs": probe_epochs,
                     "weight_histograms": histograms.state(),
                     "seconds": time.perf_counter() - start,
                 }

@@ -133,8 +133,8 @@ def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every):
 
 
 def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
-    """train.probe_every: 3 probes at init and epochs 3 and 6, with exactly the values that
-    probing every epoch gives there; training itself is untouched."""
+    """train.probe_every: 3 probes at init, epochs 3 and 6, and the last epoch (7), with
+    exactly the values that probing every epoch gives there; training itself is untouched."""
     from stages import dead_neurons
 
     def run(k):
@@ -144,16 +144,31 @@ def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
     every, sparse = run(1), run(3)
     assert every.history == sparse.history
     assert every.neuron_history["epochs"] == list(range(8))
-    assert sparse.neuron_history["epochs"] == [0, 3, 6]
+    assert sparse.neuron_history["epochs"] == [0, 3, 6, 7]
     for key in ("max_abs_output", "max_rel_derivative"):
         for a, b in zip(every.neuron_history[key], sparse.neuron_history[key], strict=True):
-            assert a.shape[0] == 8 and b.shape[0] == 3
-            assert torch.equal(a[[0, 3, 6]], b)
+            assert a.shape[0] == 8 and b.shape[0] == 4
+            assert torch.equal(a[[0, 3, 6, 7]], b)
     rows = dead_neurons.dynamics(sparse.neuron_history, 1e-3)
-    assert [r["epoch"] for r in rows] == [0, 3, 6]
-    assert rows == [
-        r for r in dead_neurons.dynamics(every.neuron_history, 1e-3) if r["epoch"] % 3 == 0
-    ]
+    assert [r["epoch"] for r in rows] == [0, 3, 6, 7]
+    every_rows = dead_neurons.dynamics(every.neuron_history, 1e-3)
+    assert rows == [r for r in every_rows if r["epoch"] in (0, 3, 6, 7)]
+    # A history from before probe_every (no "epochs"): every epoch from 0.
+    old = {k: v for k, v in every.neuron_history.items() if k != "epochs"}
+    assert dead_neurons.dynamics(old, 1e-3) == dead_neurons.dynamics(every.neuron_history, 1e-3)
+
+
+@pytest.mark.parametrize(
+    ("edits", "stopped_at"),
+    [({"train__patience": 1, "train__lr": 1e-9}, 2), ({"train__lr": 1e30}, 1)],
+    ids=["early stop", "divergence"],
+)
+def test_the_epoch_training_stops_at_is_probed(edits, stopped_at):
+    """However training ends, its last epoch is in the neuron history, whatever probe_every."""
+    tc = train_config(train__max_epochs=9, train__probe_every=5, **edits)
+    result = training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    assert len(result.history) == stopped_at
+    assert result.neuron_history["epochs"] == [0, stopped_at]
 
 
 def test_weight_histograms_every_epoch_on_fixed_bins():
