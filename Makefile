@@ -77,4 +77,4 @@ preset: $(STAMP)
 # KEEP='relu|tanh' narrows it to some configurations for a narrow terminal.
 EXP_SHOW_DROP := models/|stages/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
 exp-show: $(STAMP)
-	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '($(KEEP))\.test_acc') $(ARGS)
+	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '($(KEEP))\.test_acc',--keep '.*test_acc') $(ARGS)
