@@ -157,8 +157,15 @@ def experiment_id(name: str) -> str:
         return c.get_experiment_by_name(name).experiment_id
 
 
-_deferred: list[int] = []  # a SIGTERM that came while the store or a file was being written
+_deferred: list[int] = []  # a SIGTERM or Ctrl-C that came while the store or a file was written
 _uninterrupted = 0  # depth of ``uninterrupted()`` blocks
+
+
+def _interruption(signum: int) -> BaseException:
+    """What the signal raises: Ctrl-C its usual KeyboardInterrupt, SIGTERM ``Terminated``."""
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    return Terminated(f"signal {signum}")
 
 
 def _inside_store(frame) -> bool:
@@ -172,7 +179,7 @@ def _inside_store(frame) -> bool:
 
 
 def _store_call(fn):
-    """A logging primitive: a SIGTERM deferred while it wrote is raised once it is done."""
+    """A logging primitive: a signal deferred while it wrote is raised once it is done."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -239,9 +246,9 @@ def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> N
 @contextmanager
 def uninterrupted() -> Iterator[None]:
     """A write that a signal must not cut in half (a checkpoint, the resume state): inside a
-    ``guard``, a SIGTERM that comes during the block is raised once the block is done. Cut
-    mid-way, ``torch.save``'s zip writer fails with a RuntimeError that would hide the signal
-    and close the run FAILED instead of KILLED."""
+    ``guard``, a SIGTERM or Ctrl-C that comes during the block is raised once the block is
+    done. Cut mid-way, ``torch.save``'s zip writer fails with a RuntimeError that would hide
+    the signal and close the run FAILED instead of KILLED."""
     global _uninterrupted
     _uninterrupted += 1
     try:
@@ -249,7 +256,9 @@ def uninterrupted() -> Iterator[None]:
     finally:
         _uninterrupted -= 1
     if _deferred and not _uninterrupted:
-        raise Terminated(f"signal {_deferred.pop()}")
+        signum = _deferred[0]
+        _deferred.clear()
+        raise _interruption(signum)
 
 
 def finish(run_id: str, status: str = "FINISHED") -> None:
@@ -261,14 +270,14 @@ def guard(run_id: str) -> Iterator[None]:
     """Whatever ends the block early closes the run: SIGTERM or Ctrl-C as KILLED, an error as
     FAILED. (A ``kill -9`` cannot be caught: the next training of the key closes that run.)"""
 
-    def on_sigterm(signum, frame):
+    def on_signal(signum, frame):
         if _inside_store(frame):  # never break a write: it would keep SQLite's lock held
             _deferred.append(signum)
             return
-        raise Terminated(f"signal {signum}")
+        raise _interruption(signum)
 
     _deferred.clear()
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     except (KeyboardInterrupt, Terminated):
@@ -278,7 +287,8 @@ def guard(run_id: str) -> Iterator[None]:
         finish(run_id, "FAILED")
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @_store_call

@@ -239,33 +239,42 @@ def test_a_read_only_store_stops_check_params_with_one_line(read_only):
         shutil.rmtree(store)
 
 
-def test_a_sigterm_during_a_store_write_is_raised_once_the_write_is_done(mlflow_store, monkeypatch):
-    """Raised mid-write, SIGTERM would leave SQLite's write lock held by the broken session,
-    and closing the run as KILLED would then fail with "database is locked"."""
+def _signal_and_exception(name: str):
     import signal
-
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
     from stages.errors import Terminated
 
+    return getattr(signal, name), {"SIGTERM": Terminated, "SIGINT": KeyboardInterrupt}[name]
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_store_write_is_raised_once_the_write_is_done(
+    mlflow_store, monkeypatch, name
+):
+    """Raised mid-write, SIGTERM or Ctrl-C would leave SQLite's write lock held by the broken
+    session, and closing the run as KILLED would then fail with "database is locked"."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    signum, raised = _signal_and_exception(name)
     c = tracking.client()
     run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
     write = SqlAlchemyStore.log_batch
 
     def signalled_mid_write(self, *args, **kwargs):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         return write(self, *args, **kwargs)
 
     monkeypatch.setattr(SqlAlchemyStore, "log_batch", signalled_mid_write)
-    with pytest.raises(Terminated), tracking.guard(run_id):
+    with pytest.raises(raised), tracking.guard(run_id):
         tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}])
         pytest.fail("the signal must stop the block after the write")
     assert [m.value for m in c.get_metric_history(run_id, "val_acc")] == [0.5]
     assert c.get_run(run_id).info.status == "KILLED"
 
 
-def test_a_sigterm_during_an_uninterrupted_write_is_raised_once_the_write_is_done(
-    mlflow_store, tmp_path
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_an_uninterrupted_write_is_raised_once_the_write_is_done(
+    mlflow_store, tmp_path, name
 ):
     """Cut mid-way, torch.save's zip writer raises a RuntimeError that hides the signal, and
     the run would close FAILED instead of KILLED."""
@@ -274,16 +283,18 @@ def test_a_sigterm_during_an_uninterrupted_write_is_raised_once_the_write_is_don
     import torch
 
     from stages import io
-    from stages.errors import Terminated
 
+    signum, raised = _signal_and_exception(name)
     c = tracking.client()
     run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
     state = tmp_path / "state.pt"
-    with pytest.raises(Terminated), tracking.guard(run_id):
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(raised), tracking.guard(run_id):
         with tracking.uninterrupted():
-            os.kill(os.getpid(), signal.SIGTERM)  # lands before the write, raised after it
+            os.kill(os.getpid(), signum)  # lands before the write, raised after it
             io.save_torch(state, {"w": torch.ones(3)})
         pytest.fail("the signal must stop the block after the write")
     assert torch.equal(io.load_torch(state)["w"], torch.ones(3))
     assert c.get_run(run_id).info.status == "KILLED"
     assert not tracking._deferred and not tracking._uninterrupted
+    assert signal.getsignal(signal.SIGINT) is previous  # the guard put Ctrl-C's handler back
