@@ -169,8 +169,8 @@ def train_model(
         history.append(row)
         val_acc = row["val_acc"]
         finite, improved = math.isfinite(row["train_loss"]), val_acc > best_acc
-        stops = not finite or (not improved and epoch - best_epoch >= tc.patience)
-        if stops or epoch == tc.max_epochs or epoch % tc.probe_every == 0:
+        early_stop = not improved and epoch - best_epoch >= tc.patience
+        if not finite or early_stop or epoch == tc.max_epochs or epoch % tc.probe_every == 0:
             extremes.append(probe(net, subset))
             probe_epochs.append(epoch)
         on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
@@ -192,7 +192,7 @@ def train_model(
         if improved:
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(net.state_dict())
-        elif epoch - best_epoch >= tc.patience:
+        elif early_stop:
             log.info(
                 "%s: early stop at epoch %d, best val acc %.4f at epoch %d",
                 spec.name,
