@@ -243,8 +243,6 @@ def main() -> None:
         for _ in range(args.batches):
             gemm()
 
-    gemm_ms = 1000 * timed(gemms, dev, args.repeats) / args.batches
-    print(f"   plain GEMMs of one step: {gemm_ms:.2f} ms (alone; each ratio below times its own)")
     for activation in REGISTRY:
         for impl in ("fused", "formula", "manual"):
             if impl != "fused" and activation == "relu_custom":
@@ -252,11 +250,12 @@ def main() -> None:
             _, epoch = our_epoch(activation, splits, args.batches, dev, impl)
             # GEMMs and steps timed back to back, round by round: the ratio is immune to the
             # machine's drift over the run.
-            fraction, _, seconds = paired_ratio(gemms, epoch, dev, args.repeats)
+            fraction, gemm_seconds, seconds = paired_ratio(gemms, epoch, dev, args.repeats)
             step = seconds / args.batches
             line = (
                 f"   {activation:11s} {impl:7s}: {256 / step:8.0f} samples/s, "
-                f"step {1000 * step:6.2f} ms, GEMMs/step {fraction:.2f}"
+                f"step {1000 * step:6.2f} ms, its GEMMs {1000 * gemm_seconds / args.batches:.2f} "
+                f"ms, GEMMs/step {fraction:.2f}"
             )
             if impl == "fused" and activation in ("relu", "tanh"):
                 line += f", vs tutorials' loop {256 / step / tutorial:.1f}x"
