@@ -46,11 +46,11 @@ ui: $(STAMP)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
-	ruff check stages tests bench
-	ruff format --check stages tests bench
+	ruff check actlab stages tests bench
+	ruff format --check actlab stages tests bench
 
 format: $(STAMP)
-	ruff format stages tests bench
+	ruff format actlab stages tests bench
 
 bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unless a GPU is visible
 	$(PY) bench/speed.py
@@ -61,20 +61,20 @@ bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unle
 PORT ?= 5050
 PG_PORT ?= 54329
 server: $(STAMP)
-	$(PY) -m stages.server start --port $(PORT) --pg-port $(PG_PORT)
+	$(PY) -m actlab.server start --port $(PORT) --pg-port $(PG_PORT)
 
 server-stop: $(STAMP)
-	$(PY) -m stages.server stop
+	$(PY) -m actlab.server stop
 
 # The tutorials, each as a DVC experiment (README "The tutorials, reproduced"):
 #   make preset                                   lists them
 #   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
 preset: $(STAMP)
-	$(PY) -m stages.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
+	$(PY) -m actlab.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
 
 # `dvc exp show` with what people compare: the test accuracy per configuration of each
 # experiment and the params that differ (not the deps' hashes, timestamps or intervals).
 # KEEP='relu|tanh' narrows it to some configurations for a narrow terminal.
-EXP_SHOW_DROP := models/|stages/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
+EXP_SHOW_DROP := models/|stages/|actlab/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
 exp-show: $(STAMP)
 	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '($(KEEP))\.test_acc',--keep '.*test_acc') $(ARGS)

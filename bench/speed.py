@@ -42,9 +42,13 @@ import torch
 import torch.nn.functional as F
 from timing import paired_ratio, timed  # bench/timing.py, beside this script
 
-from stages import data, device, mlp, paths, probes, training
-from stages.activations import REGISTRY
-from stages.config import ModelSpec, TrainConfig
+from actlab import paths
+from actlab.config import ModelSpec, TrainConfig
+from actlab.data import datasets
+from actlab.model import mlp
+from actlab.model.registry import ACTIVATIONS
+from actlab.probes import weights
+from actlab.training import device, loop
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = (512, 256, 256, 128)
@@ -85,13 +89,13 @@ def tutorial_samples_per_s(batches: int) -> float:
     return batches * 256 / timed(run, torch.device("cpu"), 1)
 
 
-def our_epoch(activation: str, splits: data.Splits, batches: int, dev, impl="fused"):
+def our_epoch(activation: str, splits: datasets.Splits, batches: int, dev, impl="fused"):
     net = network(activation, dev, impl)
-    optimizer = training.make_optimizer(TRAIN, net.parameters())
+    optimizer = loop.make_optimizer(TRAIN, net.parameters())
     x, y = splits.x_train, splits.y_train
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: batches * 256]
     order = order.to(dev)
-    return net, lambda: training.train_epoch(net, optimizer, x, y, order, 256)
+    return net, lambda: loop.train_epoch(net, optimizer, x, y, order, 256)
 
 
 def gemm_step(batch: int, dev: torch.device):
@@ -113,26 +117,26 @@ def gemm_step(batch: int, dev: torch.device):
     return run
 
 
-def extras_fraction(splits: data.Splits, dev, repeats: int) -> dict[str, float]:
+def extras_fraction(splits: datasets.Splits, dev, repeats: int) -> dict[str, float]:
     net = network("tanh", dev)
-    optimizer = training.make_optimizer(TRAIN, net.parameters())
+    optimizer = loop.make_optimizer(TRAIN, net.parameters())
     x, y = splits.x_train, splits.y_train
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(dev)
     n = len(x) // 256 * 256
     subset = x[:10000]
-    histograms = probes.WeightHistograms(net)
+    histograms = weights.WeightHistograms(net)
 
     def train() -> None:
-        training.train_epoch(net, optimizer, x, y, order[:n], 256)
+        loop.train_epoch(net, optimizer, x, y, order[:n], 256)
 
     def probed() -> None:
-        training.epoch_extras(net, splits, histograms)
-        training.probe(net, subset)
+        loop.epoch_extras(net, splits, histograms)
+        loop.snapshot_neurons(net, subset)
 
     fraction, t_extras, t_train = paired_ratio(probed, train, dev, repeats)
     # An epoch without the probe (train.probe_every > 1 skips it on the other epochs).
     unprobed, _, _ = paired_ratio(
-        lambda: training.epoch_extras(net, splits, histograms), train, dev, repeats
+        lambda: loop.epoch_extras(net, splits, histograms), train, dev, repeats
     )
     t_hist = timed(lambda: histograms.record(net), dev, repeats)
     return {
@@ -229,7 +233,7 @@ def main() -> None:
     args = parser.parse_args()
     dev = device.resolve(args.device)
     device.make_deterministic(dev)
-    splits = data.load_prepared(dev)
+    splits = datasets.load_prepared(dev)
     print(
         f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
         f"batch 256, network 784-{'-'.join(map(str, BASE))}-10"
@@ -243,10 +247,8 @@ def main() -> None:
         for _ in range(args.batches):
             gemm()
 
-    for activation in REGISTRY:
+    for activation in ACTIVATIONS:
         for impl in ("fused", "formula", "manual"):
-            if impl != "fused" and activation == "relu_custom":
-                continue
             _, epoch = our_epoch(activation, splits, args.batches, dev, impl)
             # GEMMs and steps timed back to back, round by round: the ratio is immune to the
             # machine's drift over the run.

@@ -1,1 +1,1 @@
-"""actlab: which activation function should this MLP use, and why."""
+"""The DVC stages of dvc.yaml, one script each: parse, call the actlab library, write, log."""

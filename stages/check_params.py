@@ -9,13 +9,14 @@ also checks that a tracking server named by MLFLOW_TRACKING_URI answers.
 
 from __future__ import annotations
 
-from stages import cli, config, io, paths, tracking
+from actlab import cli, config, files, paths
+from actlab.tracking import store
 
 
 def _main() -> None:
     config.load(paths.PARAMS)
-    tracking.check_store()  # an unreachable tracking server stops the run here, in seconds
-    io.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
+    store.check_store()  # an unreachable tracking server stops the run here, in seconds
+    files.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 
 
 def main(argv: list[str] | None = None) -> int:

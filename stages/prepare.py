@@ -8,22 +8,23 @@ one run per prepared dataset.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
-from stages import cli
+from actlab import cli
 
 log = logging.getLogger("prepare")
 
 
 def _main() -> None:
     # Imported here, not at the top: `--help` answers without torch.
-    from stages import config, data, paths, runs, tracking
+    from actlab import config
+    from actlab.data import datasets
+    from actlab.tracking import report
 
     cfg = config.load()
-    source = data.fetch(cfg.data)
-    splits, meta = data.prepare(cfg.data, data.load_raw(cfg.data))
-    data.write_prepared(splits, meta)
+    source = datasets.fetch(cfg.data)
+    splits, meta = datasets.prepare(cfg.data, datasets.load_raw(cfg.data))
+    datasets.write_prepared(splits, meta)
     sizes = meta["sizes"]
     log.info(
         "%s: %s train / %s val / %s test images from %s",
@@ -33,20 +34,7 @@ def _main() -> None:
         sizes["test"],
         source,
     )
-    run_id = runs.open_run(
-        runs.pipeline_experiment(cfg.mlflow.experiment),
-        meta["checksum"][:32],
-        f"data-{meta['dataset']}",
-        kind="data",
-        params={
-            "data.source": source,
-            **{f"data.{k}": v for k, v in dataclasses.asdict(cfg.data).items()},
-            "data.checksum": meta["checksum"],
-        },
-        replace=True,
-    )
-    tracking.log_artifact(run_id, paths.PREPARED_META)
-    tracking.finish(run_id)
+    report.log_prepared(cfg, meta, source)
 
 
 def main(argv: list[str] | None = None) -> int:

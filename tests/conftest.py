@@ -1,137 +1,67 @@
-"""Shared fixtures and test data. Tests never read the workspace's params.yaml: a user may
-have edited it. They build the params they need from ``reference_params()``."""
+"""Fixtures only; the helpers the tests import are in ``tests/helpers/``."""
 
 from __future__ import annotations
 
-import copy
-import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
-# The tests' own MLflow clients open a new SQLite connection per session: a pooled connection
-# would keep serving pages cached from a store file that the ``repo`` fixture has replaced.
-# (``tests.e2e.environment`` drops this for the stages the e2e tests run.)
-os.environ["MLFLOW_SQLALCHEMYSTORE_POOLCLASS"] = "NullPool"
 
-# The reference configuration of UvA DL tutorial 3 (docs/reference.md), as params.yaml holds it.
-_REFERENCE: dict[str, Any] = {
-    "data": {
-        "dataset": "fashion_mnist",
-        "mirror": "auto",
-        "val_size": 10000,
-        "split_seed": 42,
-        "normalization": "fixed",
-        "mean": 0.5,
-        "std": 0.5,
-    },
-    "models": {
-        "activations": ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish", "identity"],
-        "architectures": ["base", "deep"],
-        "seeds": [42, 43, 44],
-    },
-    "architectures": {
-        "base": {"hidden": [512, 256, 256, 128], "init": "default"},
-        "deep": {"hidden": [256] * 5 + [128] * 5, "init": "default"},
-        "deep_kaiming": {"hidden": [256] * 5 + [128] * 5, "init": "kaiming"},
-        "deep_xavier": {"hidden": [256] * 5 + [128] * 5, "init": "xavier"},
-        "mlp_128_64": {"hidden": [128, 64], "init": "default"},
-        "shallow_64x4": {"hidden": [64] * 4, "init": "default"},
-        "deep_48x9": {"hidden": [48] * 9, "init": "default"},
-    },
-    "activation_options": {
-        "sigmoid": {},
-        "tanh": {},
-        "relu": {},
-        "leakyrelu": {"alpha": 0.1},
-        "elu": {"alpha": 1.0},
-        "swish": {},
-        "identity": {},
-        "relu_custom": {},
-    },
-    "train": {
-        "optimizer": "sgd",
-        "lr": 0.01,
-        "momentum": 0.9,
-        "batch_size": 256,
-        "max_epochs": 50,
-        "patience": 7,
-        "device": "auto",
-        "activation_impl": "fused",
-        "dynamics_subset": 10000,
-        "probe_every": 1,
-    },
-    "probes": {
-        "saturation_eps": 1e-3,
-        "saturated_fraction": 0.99,
-        "batch_size": 1024,
-        "grad_batch_size": 256,
-        "activation_batch_size": 1024,
-        "hist_bins": 60,
-    },
-    "plot": {"dpi": 110, "width": 12.0, "format": "png"},
-    "mlflow": {"experiment": "actlab"},
+def _postgres_installed() -> bool:
+    return bool(shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")))
+
+
+# What a marked test needs, and the fix when it is missing: a marker, not a skip hidden in a
+# fixture, so `pytest -m fmnist` selects them and the skip reason names the fix.
+NEEDS = {
+    "fmnist": (
+        lambda: DEBIAN_FASHION_MNIST.is_dir(),
+        "needs the real FashionMNIST: apt-get install dataset-fashion-mnist (.ci/run does)",
+    ),
+    "postgres": (
+        _postgres_installed,
+        "needs PostgreSQL: apt-get install postgresql (.ci/run does)",
+    ),
+    "cuda": (lambda: __import__("torch").cuda.is_available(), "needs a CUDA GPU"),
 }
 
 
-def reference_params(**edits: Any) -> dict[str, Any]:
-    """A fresh copy of the reference params with ``section__key=value`` edits; ``...`` deletes."""
-    raw = copy.deepcopy(_REFERENCE)
-    for dotted, value in edits.items():
-        *parents, last = dotted.split("__")
-        node = raw
-        for key in parents:
-            node = node[key]
-        if value is ...:
-            del node[last]
-        else:
-            node[last] = value
-    return raw
+def pytest_runtest_setup(item):
+    for marker, (available, reason) in NEEDS.items():
+        if item.get_closest_marker(marker) and not available():
+            pytest.skip(reason)
 
 
-def tiny_params(mirror: Path, **edits: Any) -> dict[str, Any]:
-    """A config that runs the whole pipeline in seconds on ``tests.idx.write_mirror`` data."""
-    tiny = {
-        "data__dataset": "mnist",
-        "data__mirror": str(mirror),
-        "data__val_size": 200,
-        "models__activations": ["relu"],
-        "models__architectures": ["tiny"],
-        "models__seeds": [42],
-        "architectures__tiny": {"hidden": [16, 8], "init": "default"},
-        "train__max_epochs": 4,
-        "train__lr": 0.1,
-        "train__batch_size": 64,
-        "train__dynamics_subset": 300,
-        "probes__batch_size": 128,
-        "probes__grad_batch_size": 64,
-        "probes__activation_batch_size": 128,
-        "plot__dpi": 40,
-        "plot__width": 8.0,
-    }
-    return reference_params(**{**tiny, **edits})
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_sqlite_connections():
+    """The tests' own MLflow clients open a new SQLite connection per session: a pooled
+    connection would keep serving pages cached from a store file that the ``repo`` fixture has
+    replaced. (``tests.helpers.e2e.environment`` drops this for the stages e2e tests run.)"""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+    yield
+    mp.undo()
 
 
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch):
     """Point MLflow at a temp SQLite store for the duration of one test."""
-    from stages import tracking
+    from actlab.tracking import store
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setattr(tracking, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(store, "repo_root", lambda: tmp_path)
     return uri
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, request):
     """An end-to-end module's repository: a temp copy with the tiny params, reproduced once
-    (``tests.e2e.make_workspace``). One per module, so xdist can run modules side by side."""
-    from tests.e2e import make_workspace
+    (``tests.helpers.e2e.make_workspace``). One per module: xdist runs modules side by side."""
+    from tests.helpers.e2e import make_workspace
 
     return make_workspace(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
 

@@ -7,9 +7,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stages import config
-from stages.errors import ConfigError
-from tests.conftest import reference_params
+from actlab import config
+from actlab.errors import ConfigError
+from tests.helpers.params import reference_params
 
 ODD_VALUES = st.one_of(
     st.none(),

@@ -17,34 +17,55 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import config
-from tests.conftest import ROOT, tiny_params
-from tests.idx import write_mirror
+from actlab import config
+from tests.helpers.idx import write_mirror
+from tests.helpers.params import ROOT, tiny_params
 
-STAGES = ROOT / "stages"
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 # The one read a stage does not declare: where train logs its run does not change the model,
 # so renaming the MLflow experiment must not retrain (stages/train.py says so where it reads it).
 UNDECLARED_ON_PURPOSE = {"train": {"mlflow.experiment"}}
+# Modules that decide nothing in a stage's outputs, left out of dvc.yaml's deps so that an
+# edit of them reruns nothing; test_e2e_reliability's forced rerun (identical bytes) guards it.
+# The import closure does not go through them: what only they import only logs too.
+NOT_DEPS = {
+    "actlab.cli": "parses the command line, sets up logging, maps errors to exit codes",
+    "actlab.interrupt": "turns signals into stop requests; stops, never changes an output",
+    "actlab.tracking.store": "the MLflow client and its logging primitives",
+    "actlab.tracking.runs": "which MLflow run each thing logs to",
+    "actlab.tracking.report": "what each stage logs to MLflow",
+}
+
+
+def module_file(module: str) -> Path:
+    """``actlab.model.mlp`` -> actlab/model/mlp.py (a package: its __init__.py)."""
+    path = ROOT / module.replace(".", "/")
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def is_module(dotted: str) -> bool:
+    path = ROOT / dotted.replace(".", "/")
+    return path.is_dir() or path.with_suffix(".py").exists()
 
 
 def stage_module(stage: str) -> str:
-    (module,) = re.findall(r"python -m stages\.(\w+)", DVC_YAML[stage]["cmd"])
+    (module,) = re.findall(r"python -m (stages\.\w+)", DVC_YAML[stage]["cmd"])
     return module
 
 
 def imports(module: str) -> set[str]:
-    """Modules of ``stages/`` that ``stages/<module>.py`` imports, at any depth of its code."""
-    tree = ast.parse((STAGES / f"{module}.py").read_text())
+    """Modules of ``actlab`` and ``stages`` that ``module`` imports, at any depth of its code."""
+    tree = ast.parse(module_file(module).read_text())
     found = set()
+    ours = ("actlab", "stages")
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("stages.")}
-        elif isinstance(node, ast.ImportFrom) and node.module == "stages":
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stages."):
-            found.add(node.module.split(".")[1])
-    return found
+            found |= {a.name for a in node.names if a.name.split(".")[0] in ours}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ours:
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                found.add(dotted if is_module(dotted) else node.module)
+    return {m for m in found if not (ROOT / m.replace(".", "/")).is_dir()}
 
 
 def closure(module: str) -> set[str]:
@@ -53,20 +74,31 @@ def closure(module: str) -> set[str]:
         current = todo.pop()
         if current not in seen:
             seen.add(current)
-            todo += sorted(imports(current))
-    return seen
+            if current not in NOT_DEPS:
+                todo += sorted(imports(current))
+    return seen - set(NOT_DEPS)
 
 
 def declared_modules(stage: str) -> set[str]:
     deps = [d if isinstance(d, str) else next(iter(d)) for d in DVC_YAML[stage]["deps"]]
-    return {Path(d).stem for d in deps if d.startswith("stages/") and d.endswith(".py")}
+    return {
+        d.removesuffix(".py").replace("/", ".")
+        for d in deps
+        if d.startswith(("actlab/", "stages/")) and d.endswith(".py")
+    }
 
 
-def test_stages_package_marker_holds_no_code():
-    """``stages/__init__.py`` runs on every import but is in no stage's deps: it must hold no
-    code (a docstring at most) that could change an output."""
-    body = ast.parse((STAGES / "__init__.py").read_text()).body
-    assert all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+def test_package_markers_hold_no_code():
+    """Every ``__init__.py`` runs on import but is in no stage's deps: it must hold no code (a
+    docstring at most) that could change an output."""
+    for init in [*ROOT.glob("actlab/**/__init__.py"), ROOT / "stages" / "__init__.py"]:
+        body = ast.parse(init.read_text()).body
+        assert all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+
+
+def test_stages_holds_the_six_stages_only():
+    modules = {p.stem for p in (ROOT / "stages").glob("*.py")} - {"__init__"}
+    assert modules == {stage_module(s).split(".")[1] for s in DVC_YAML}
 
 
 @pytest.mark.parametrize("stage", sorted(DVC_YAML))
@@ -74,7 +106,7 @@ def test_every_imported_module_is_a_dep(stage):
     needed, declared = closure(stage_module(stage)), declared_modules(stage)
     missing = sorted(needed - declared)
     assert not missing, f"stage {stage}: dvc.yaml deps lack " + ", ".join(
-        f"stages/{m}.py" for m in missing
+        str(module_file(m).relative_to(ROOT)) for m in missing
     )
     extra = sorted(declared - needed)
     assert not extra, f"stage {stage}: dvc.yaml deps list modules it never imports: {extra}"
@@ -87,12 +119,12 @@ def test_no_stage_imports_another_stage():
 
 
 def test_the_check_catches_a_removed_dep(monkeypatch):
-    """Proof that the test above can fail: drop io from dead_neurons' deps."""
+    """Proof that the test above can fail: drop files.py from dead_neurons' deps."""
     stage = dict(DVC_YAML["dead_neurons"])
-    stage["deps"] = [d for d in stage["deps"] if d != "stages/io.py"]
+    stage["deps"] = [d for d in stage["deps"] if d != "actlab/files.py"]
     monkeypatch.setitem(DVC_YAML, "dead_neurons", stage)
     with pytest.raises(
-        AssertionError, match=r"stage dead_neurons: dvc.yaml deps lack stages/io.py"
+        AssertionError, match=r"stage dead_neurons: dvc.yaml deps lack actlab/files.py"
     ):
         test_every_imported_module_is_a_dep("dead_neurons")
 
@@ -166,7 +198,8 @@ def covered(key: str, declared: set[str]) -> bool:
 @pytest.fixture(scope="module")
 def params_read(tmp_path_factory):
     """Run every stage in-process on a tiny config; the params keys each one read."""
-    from stages import check_params, dead_neurons, evaluate, plot, prepare, tracking, train
+    from actlab.tracking import store
+    from stages import check_params, dead_neurons, evaluate, plot, prepare, train
 
     root = tmp_path_factory.mktemp("workspace")
     write_mirror(root / "mirror", n_train=500, n_test=100)
@@ -175,7 +208,7 @@ def params_read(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    mp.setattr(tracking, "repo_root", lambda: root)
+    mp.setattr(store, "repo_root", lambda: root)
     real_load = config.load
     seen: dict[str, set[str]] = {}
     model = "relu-tiny-42"

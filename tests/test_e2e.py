@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from tests.e2e import (
+from tests.helpers.e2e import (
     MODEL,
     PER_MODEL,
     client,

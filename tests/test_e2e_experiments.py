@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.e2e import (
+from tests.helpers.e2e import (
     MODEL,
     assert_experiment_runs,
     dvc,

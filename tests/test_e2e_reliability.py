@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import (
+from tests.helpers.e2e import (
     MODEL,
     client,
     dvc,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stages import server
-from tests.e2e import (
+from actlab import server
+from tests.helpers.e2e import (
     MODEL,
     assert_experiment_runs,
     dvc,

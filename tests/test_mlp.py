@@ -1,8 +1,8 @@
 import torch
 from torch import nn
 
-from stages import mlp
-from stages.config import ModelSpec
+from actlab.config import ModelSpec
+from actlab.model import mlp
 
 
 def spec(widths=(512, 256, 256, 128), activation="relu", options=(), seed=0):

@@ -3,11 +3,13 @@
 import pandas as pd
 import pytest
 
-from stages import config, figures, layer_figures, plot, stats
-from stages.config import ModelSpec
-from stages.io import ModelRecord
-from stages.summary import ModelMetrics, configuration_table, model_table
-from tests.conftest import reference_params
+from actlab import config
+from actlab.analysis import stats
+from actlab.analysis.tables import configuration_table, model_table
+from actlab.config import ModelSpec
+from actlab.figures import charts, compose, layers
+from actlab.records import ModelMetrics, ModelRecord
+from tests.helpers.params import reference_params
 
 
 def cfg():
@@ -72,7 +74,7 @@ def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42
             "trained": counts(dead_trained, 7, nearly_dead=dead_trained + 2),
         },
         dynamics=dynamics,
-        probes={"gradient_flow_init": layers, "activations_trained": layers[:4]},
+        distributions={"gradient_flow_init": layers, "activations_trained": layers[:4]},
     )
 
 
@@ -127,7 +129,7 @@ def test_configuration_table_aggregates_seeds(hand_made):
 def test_one_seed_says_no_interval(hand_made):
     table = configuration_table(model_table("fashion_mnist", hand_made))
     assert table["test_acc_ci_low"].isna().all() and table["reference_in_ci"].isna().all()
-    from stages.summary import readable
+    from actlab.analysis.tables import readable
 
     shown = readable(table).set_index("configuration")
     assert shown.loc["relu-base", "95 % CI"] == "n < 2: no CI"
@@ -148,10 +150,10 @@ def test_no_reference_for_other_widths_or_datasets(hand_made):
 def test_figures_draw_from_the_metrics(hand_made):
     c = cfg()
     models = model_table("fashion_mnist", hand_made)
-    fig = figures.test_accuracy(c.plot, configuration_table(models), models)
+    fig = charts.test_accuracy(c.plot, configuration_table(models), models)
     assert [p.get_height() for p in fig.axes[0].patches] == [88.62, 10.0]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["relu-base", "sigmoid-base"]
-    fig = layer_figures.gradient_flow(c.plot, hand_made, "base", 256)
+    fig = layers.gradient_flow(c.plot, hand_made, "base", 256)
     mean, median = fig.axes  # one line per model in each, layer on x
     assert [line.get_label() for line in mean.get_lines()] == list(hand_made)
     assert list(mean.get_lines()[0].get_xdata()) == [1, 2, 3, 4, 5]
@@ -160,22 +162,20 @@ def test_figures_draw_from_the_metrics(hand_made):
         [10.0**-i / 2 for i in range(1, 6)]
     )
     assert mean.get_yscale() == "log"
-    fig = layer_figures.activation_distributions(c.plot, hand_made, "base", 256)
+    fig = layers.activation_distributions(c.plot, hand_made, "base", 256)
     assert [ax.get_title() for ax in fig.axes] == [
         "relu-base-42: 50% exact zeros",
         "sigmoid-base-42: 50% exact zeros",
     ]
     assert len(fig.axes[0].patches) == 4  # one histogram line per hidden layer
-    fig = figures.confusion(c.plot, "relu-base-42", hand_made["relu-base-42"], ["a", "b"])
+    fig = charts.confusion(c.plot, "relu-base-42", hand_made["relu-base-42"], ["a", "b"])
     assert "88.62%" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].texts] == ["5", "1", "2", "7"]
-    fig = figures.curves(c.plot, hand_made, c.models.activations, c.models.architectures)
+    fig = charts.curves(c.plot, hand_made, c.models.activations, c.models.architectures)
     lines = fig.axes[3].get_lines()  # validation accuracy, one line per configuration
     assert [line.get_label() for line in lines] == ["relu-base", "sigmoid-base"]
     assert list(lines[0].get_ydata()) == [50.0, 75.0, 80.0]
-    fig = layer_figures.dead_per_layer(
-        c.plot, hand_made, c.models.activations, ["base"], 1e-3, 0.99
-    )
+    fig = layers.dead_per_layer(c.plot, hand_made, c.models.activations, ["base"], 1e-3, 0.99)
     assert [ax.get_title() for ax in fig.axes] == [
         "dead at init",
         "dead after training",
@@ -185,11 +185,11 @@ def test_figures_draw_from_the_metrics(hand_made):
     dead_trained = fig.axes[1].get_images()[0].get_array()  # activations x layers, mean %
     assert dead_trained.tolist() == [[0.0, 0.0, 0.0, pytest.approx(3 / 1.28)], [0.0] * 4]
     assert [t.get_text() for t in fig.axes[1].texts[:4]] == ["·", "·", "·", "2"]
-    fig = layer_figures.dead_dynamics(c.plot, hand_made, 300)
+    fig = layers.dead_dynamics(c.plot, hand_made, 300)
     assert [ax.get_title() for ax in fig.axes] == ["relu-base-42"]  # sigmoid has none: left out
     assert list(fig.axes[0].get_lines()[0].get_ydata()) == [0, 2, 1, 0]
     assert "none at any epoch: sigmoid-base-42" in fig._suptitle.get_text()
-    fig = figures.activations(c.plot, {"relu": {}, "sigmoid": {}})
+    fig = charts.activations(c.plot, {"relu": {}, "sigmoid": {}})
     f, df = fig.axes[0].get_lines()[:2]
     assert f.get_ydata()[-1] == pytest.approx(5.0) and df.get_ydata()[-1] == pytest.approx(1.0)
 
@@ -198,7 +198,7 @@ def test_accuracy_bars_average_seeds_with_confidence_intervals(hand_made):
     hand_made["relu-base-43"] = metrics_for("relu", 0.8662, 13, 3, seed=43)
     models = model_table("fashion_mnist", hand_made)
     configurations = configuration_table(models)
-    fig = figures.test_accuracy(cfg().plot, configurations, models)
+    fig = charts.test_accuracy(cfg().plot, configurations, models)
     ax = fig.axes[0]
     assert [round(p.get_height(), 2) for p in ax.patches] == [87.62, 10.0]
     (bars,) = [c for c in ax.containers if hasattr(c, "has_yerr") and c.has_yerr]
@@ -213,7 +213,7 @@ def test_accuracy_bars_average_seeds_with_confidence_intervals(hand_made):
 
 def test_no_published_entry_without_a_reference(hand_made):
     models = model_table("mnist", hand_made)
-    fig = figures.test_accuracy(cfg().plot, configuration_table(models), models)
+    fig = charts.test_accuracy(cfg().plot, configuration_table(models), models)
     assert not any("published" in label for label in fig.axes[0].get_legend_handles_labels()[1])
 
 
@@ -226,7 +226,9 @@ def test_make_figures_names_every_figure(hand_made):
         "train_images": torch.zeros(40, 28, 28, dtype=torch.uint8),
         "train_labels": torch.arange(40) % 2,
     }
-    made = plot.make_figures(c, hand_made, models, configuration_table(models), samples, ["a", "b"])
+    made = compose.comparison_figures(
+        c, hand_made, models, configuration_table(models), samples, ["a", "b"]
+    )
     assert set(made) == {
         "activations",
         "samples",
@@ -248,11 +250,11 @@ def test_a_model_diverged_in_its_first_epoch_is_drawn_without_a_log_axis_error()
         {"epoch": [1], **{c: [float("nan")] for c in ("train_loss", "val_loss")}}
         | {"train_acc": [0.1], "val_acc": [0.1]}
     )
-    fig = figures.curves(cfg().plot, {"relu-base-42": diverged}, ["relu"], ["base"])
+    fig = charts.curves(cfg().plot, {"relu-base-42": diverged}, ["relu"], ["base"])
     loss = fig.axes[0]
     assert loss.get_yscale() == "linear"  # nothing finite to put on a log axis
     healthy = {"relu-base-42": diverged, "relu-base-43": metrics_for("relu", 0.8, 3, 3, seed=43)}
-    fig = figures.curves(cfg().plot, healthy, ["relu"], ["base"])
+    fig = charts.curves(cfg().plot, healthy, ["relu"], ["base"])
     assert fig.axes[0].get_yscale() == "log"
 
 
@@ -270,7 +272,7 @@ def test_weight_histogram_figure_draws_epochs_by_bins():
             "last/grads_log10": torch.zeros(0, 4),  # diverged before a gradient was kept
         },
     }
-    fig = layer_figures.weight_histograms(cfg().plot, "relu-base-42", hist)
+    fig = layers.weight_histograms(cfg().plot, "relu-base-42", hist)
     first_weights = fig.axes[0]
     mesh = first_weights.collections[0]
     assert mesh.get_array().shape == (4, 3)  # bins x epochs 0..2

@@ -4,9 +4,9 @@ applies to params.yaml exactly as the preset means."""
 import pytest
 import yaml
 
-from stages import config, presets
-from stages.errors import ConfigError
-from tests.conftest import reference_params
+from actlab import config, presets
+from actlab.errors import ConfigError
+from tests.helpers.params import reference_params
 
 
 def with_preset(name, dataset=None):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from stages import probes
-from stages.mlp import MLP
+from actlab.model.mlp import MLP
+from actlab.probes import layers, neurons, weights
 
 
 def hand_built(activation, w1, b1, w2=None):
@@ -25,17 +25,17 @@ def test_relu_neuron_forced_negative_is_exactly_the_dead_one():
     b = torch.zeros(4)
     w[2], b[2] = -torch.rand(784).abs() - 0.01, -1.0  # non-negative pixels -> z < 0 always
     net = hand_built("relu", w, b)
-    ext = probes.neuron_extremes(net, images(), batch_size=64)
+    ext = neurons.neuron_extremes(net, images(), batch_size=64)
     assert ext.dead()[0].tolist() == [False, False, True, False]
     assert ext.saturated(1e-3)[0].tolist() == [False, False, True, False]  # relu: same set
-    summary = probes.count_summary(ext.dead())
+    summary = neurons.count_summary(ext.dead())
     assert summary["per_layer"] == [1] and summary["percent_per_layer"] == [25.0]
 
 
 def test_batch_size_does_not_change_the_answer():
     net = hand_built("relu", torch.randn(8, 784) * 0.1, torch.randn(8) - 1)
-    a = probes.neuron_extremes(net, images(), 7)
-    b = probes.neuron_extremes(net, images(), 300)
+    a = neurons.neuron_extremes(net, images(), 7)
+    b = neurons.neuron_extremes(net, images(), 300)
     assert torch.equal(a.dead()[0], b.dead()[0])
     torch.testing.assert_close(a.max_rel_derivative[0], b.max_rel_derivative[0])
 
@@ -45,7 +45,7 @@ def test_tanh_neuron_driven_far_into_saturation():
     b = torch.tensor([0.0, 30.0, -0.5])  # neuron 1: z = 30 on every image -> tanh' ~ 3.6e-26
     w[0, :] = 0.01
     net = hand_built("tanh", w, b)
-    ext = probes.neuron_extremes(net, images(), 128)
+    ext = neurons.neuron_extremes(net, images(), 128)
     assert ext.saturated(1e-3)[0].tolist() == [False, True, False]
     assert ext.dead()[0].tolist() == [False, False, False]  # tanh(30) = 1, never exactly 0
 
@@ -53,7 +53,7 @@ def test_tanh_neuron_driven_far_into_saturation():
 def test_sigmoid_neuron_saturated_relative_to_its_max_derivative():
     b = torch.tensor([8.0, 10.0])  # sigmoid'(8)/0.25 = 1.3e-3, sigmoid'(10)/0.25 = 1.8e-4
     net = hand_built("sigmoid", torch.zeros(2, 784), b)
-    ext = probes.neuron_extremes(net, images(50), 50)
+    ext = neurons.neuron_extremes(net, images(50), 50)
     assert ext.saturated(1e-3)[0].tolist() == [False, True]
 
 
@@ -65,7 +65,7 @@ def test_probe_gives_the_numbers_of_an_autograd_pass(name, impl):
     options = {"alpha": 0.1} if name in ("leakyrelu", "elu") else {}
     net = MLP((32, 16), name, options, impl)
     x = images(200) * 4 - 2
-    ext = probes.neuron_extremes(net, x, batch_size=64)
+    ext = neurons.neuron_extremes(net, x, batch_size=64)
     h = x
     for i, (linear, act) in enumerate(net.hidden()):
         z = linear(h).detach().requires_grad_()
@@ -82,27 +82,27 @@ def test_deep_sigmoid_gradients_vanish_towards_the_input():
     torch.manual_seed(42)
     net = MLP((256,) * 6, "sigmoid", {})
     x, y = torch.randn(256, 784), torch.randint(0, 10, (256,))
-    layers = probes.gradient_flow(net, x, y, bins=20)
-    first, last = layers[0]["summary"]["mean_abs"], layers[-1]["summary"]["mean_abs"]
+    flow = layers.gradient_flow(net, x, y, bins=20)
+    first, last = flow[0]["summary"]["mean_abs"], flow[-1]["summary"]["mean_abs"]
     assert last / first > 100
-    assert sum(layers[0]["hist_log10_abs"]["counts"]) == 256 * 784
+    assert sum(flow[0]["hist_log10_abs"]["counts"]) == 256 * 784
     assert all(p.grad is None or not p.grad.any() for p in net.parameters())
 
 
 def test_activation_distributions_count_every_output():
     net = hand_built("relu", torch.randn(5, 784) * 0.1, torch.zeros(5))
-    (layer,) = probes.activation_distributions(net, images(100), bins=10)
+    (layer,) = layers.activation_distributions(net, images(100), bins=10)
     assert sum(layer["hist"]["counts"]) == 500
     assert 0 <= layer["summary"]["fraction_zero"] <= 1
 
 
 def test_weight_stats_first_and_last_layer():
     net = MLP((4, 3), "relu", {})
-    stats = probes.weight_stats(net)
+    stats = weights.weight_stats(net)
     assert stats["weights/first/std"] == pytest.approx(net.layers[0].weight.std().item())
     assert "grads/first/mean_abs" not in stats
     net(torch.randn(2, 784)).sum().backward()
-    assert "grads/last/std" in probes.weight_stats(net)
+    assert "grads/last/std" in weights.weight_stats(net)
 
 
 def test_census_counts_images_per_neuron_on_hand_built_weights():
@@ -113,7 +113,7 @@ def test_census_counts_images_per_neuron_on_hand_built_weights():
     w = torch.zeros(3, 784)
     w[0, 0] = 1.0
     b = torch.tensor([-0.45, -1.0, 1.0])  # neuron 1: always dead; neuron 2: never
-    census = probes.neuron_census(hand_built("relu", w, b), x, batch_size=6, eps=1e-3)
+    census = neurons.neuron_census(hand_built("relu", w, b), x, batch_size=6, eps=1e-3)
     # z = x0 - 0.45 <= 0 for x0 in {0, .1, .2, .3, .4} and the ten 0.1 images: 15 of 20
     assert census.images == 20 and census.zero[0].tolist() == [15, 20, 0]
     assert census.saturated_count[0].tolist() == [15, 20, 0]  # relu: f' = 0 where output is 0
@@ -121,7 +121,7 @@ def test_census_counts_images_per_neuron_on_hand_built_weights():
     assert census.nearly_dead(0.75)[0].tolist() == [True, True, False]
     assert census.nearly_dead(0.8)[0].tolist() == [False, True, False]
     assert census.mean_fractions(census.zero) == [pytest.approx((15 + 20) / 60)]
-    summary = probes.census_summary(census, 0.75)
+    summary = neurons.census_summary(census, 0.75)
     assert summary["dead"]["per_layer"] == [1] and summary["nearly_dead"]["per_layer"] == [2]
 
 
@@ -131,7 +131,7 @@ def test_census_saturation_fraction_for_tanh():
     x[:, 0] = torch.arange(10) / 10  # 0.0 .. 0.9
     w = torch.zeros(1, 784)
     w[0, 0] = 30.0
-    census = probes.neuron_census(hand_built("tanh", w, torch.zeros(1)), x, 4, eps=1e-3)
+    census = neurons.neuron_census(hand_built("tanh", w, torch.zeros(1)), x, 4, eps=1e-3)
     # 1 - tanh(30 x)^2 < 1e-3  <=>  30 x > atanh(sqrt(1 - 1e-3)) = 4.15  <=>  x >= 0.2
     assert census.saturated_count[0].tolist() == [8]
     assert census.zero[0].tolist() == [1]  # x0 = 0 gives tanh(0) = 0 exactly

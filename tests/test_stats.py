@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from stages import stats
+from actlab.analysis import stats
 
 T975_DF2 = 0.95 * math.sqrt(2 / (4 * 0.975 * 0.025))  # 4.3027
 

@@ -9,20 +9,20 @@ import pytest
 import yaml
 from mlflow.entities import ViewType
 
-from stages import runs, tracking
-from stages.config import ModelSpec
-from stages.io import ModelRecord
-from tests.conftest import ROOT, tiny_params
+from actlab.config import ModelSpec
+from actlab.records import ModelRecord
+from actlab.tracking import runs, store
+from tests.helpers.params import ROOT, tiny_params
 
 
 def test_uri_is_absolute_sqlite_in_dvc_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    uri = tracking.tracking_uri()
+    uri = store.tracking_uri()
     assert uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
-    assert tracking.sqlite_path(uri) == tmp_path.resolve() / "mlflow.db"
+    assert store.sqlite_path(uri) == tmp_path.resolve() / "mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    assert tracking.tracking_uri() == "http://127.0.0.1:5000"
+    assert store.tracking_uri() == "http://127.0.0.1:5000"
 
 
 def test_uri_falls_back_to_git_top_level(monkeypatch, tmp_path):
@@ -30,9 +30,9 @@ def test_uri_falls_back_to_git_top_level(monkeypatch, tmp_path):
     monkeypatch.delenv("DVC_ROOT", raising=False)
     sub = tmp_path / "repo" / "sub"
     sub.mkdir(parents=True)
-    tracking.subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    store.subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     monkeypatch.chdir(sub)
-    db = tracking.sqlite_path(tracking.tracking_uri())
+    db = store.sqlite_path(store.tracking_uri())
     assert db == (tmp_path / "repo").resolve() / "mlflow.db"
 
 
@@ -42,15 +42,15 @@ def test_sqlite_store_waits_for_a_busy_writer_instead_of_failing(monkeypatch, tm
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    tracking._client.cache_clear()
-    tracking.client().search_experiments()  # creates the store
+    store._client.cache_clear()
+    store.client().search_experiments()  # creates the store
     blocker = sqlite3.connect(tmp_path / "mlflow.db", check_same_thread=False)
     blocker.execute("BEGIN EXCLUSIVE")  # another worker holds the write lock for 6 s ...
     threading.Timer(6.0, blocker.rollback).start()
     # ... longer than sqlite's default 5 s: MLflow's busy timeout (20 s) makes the write wait
-    assert tracking.client().create_experiment("e")
+    assert store.client().create_experiment("e")
     blocker.close()
-    tracking._client.cache_clear()
+    store._client.cache_clear()
 
 
 def test_run_names_carry_the_dvc_experiment(monkeypatch):
@@ -67,13 +67,13 @@ def model_config(name="relu-base", key="k1"):
 
 def train_once(record, checkpoint_sha):
     run_id = runs.start_training_run("exp", record)
-    tracking.finish(run_id)
+    store.finish(run_id)
     return run_id, runs.settle_training_run("exp", run_id, record, checkpoint_sha)
 
 
 def live_and_deleted():
     """Model runs (not their configuration's parent run), live and soft-deleted."""
-    client = tracking.client()
+    client = store.client()
     exp = client.get_experiment_by_name("exp")
     models = f"tags.`{runs.KIND_TAG}` = 'model'"
     live = client.search_runs([exp.experiment_id], models)
@@ -88,14 +88,14 @@ def test_seeds_of_a_configuration_are_children_of_one_parent_run(mlflow_store):
         return ModelRecord(spec, f"key{seed}{lr}", params, 3000)
 
     children = [runs.start_training_run("exp", record(s)) for s in (42, 43)]
-    parents = {tracking.client().get_run(c).data.tags[runs.PARENT_TAG] for c in children}
+    parents = {store.client().get_run(c).data.tags[runs.PARENT_TAG] for c in children}
     assert len(parents) == 1
-    parent = tracking.client().get_run(parents.pop())
+    parent = store.client().get_run(parents.pop())
     assert parent.info.run_name == "relu-base"
     assert parent.data.tags[runs.KIND_TAG] == "configuration"
     assert parent.data.params == {"train.lr": "0.01"}  # no seed: it is the configuration's
     other = runs.start_training_run("exp", record(42, lr=0.1))
-    assert tracking.client().get_run(other).data.tags[runs.PARENT_TAG] != parent.info.run_id
+    assert store.client().get_run(other).data.tags[runs.PARENT_TAG] != parent.info.run_id
 
 
 def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
@@ -108,7 +108,7 @@ def test_one_live_run_per_key(mlflow_store, monkeypatch, tmp_path):
     live, deleted, exp = live_and_deleted()
     assert live == [second]
     assert deleted == [first]  # soft-deleted, restorable
-    run = tracking.client().get_run(second)
+    run = store.client().get_run(second)
     assert run.info.run_name == "relu-base"
     assert run.data.params["train.lr"] == "0.01"
     assert run.data.tags["activation"] == "relu" and run.data.tags[runs.KEY_TAG] == "k1"
@@ -121,74 +121,71 @@ def test_identical_retraining_keeps_the_complete_run(mlflow_store):
     """DVC skips evaluate after a bit-identical retraining, so the run that has the test
     metrics must stay the live one."""
     first, _ = train_once(model_config(), "sha-a")
-    tracking.log_metrics(runs.model_run("exp", model_config()), {"test_acc": 0.9})
+    store.log_metrics(runs.model_run("exp", model_config()), {"test_acc": 0.9})
     second, kept = train_once(model_config(), "sha-a")
     assert kept == first
     live, deleted, _ = live_and_deleted()
     assert live == [first] and deleted == [second]
-    assert tracking.client().get_run(first).data.metrics["test_acc"] == 0.9
+    assert store.client().get_run(first).data.metrics["test_acc"] == 0.9
 
 
 def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
     first, _ = train_once(model_config(), "sha-a")
     failed = runs.start_training_run("exp", model_config())
-    tracking.finish(failed, "FAILED")
+    store.finish(failed, "FAILED")
     live, _, _ = live_and_deleted()
     assert set(live) == {first, failed}
-    assert tracking.client().get_run(failed).info.status == "FAILED"
+    assert store.client().get_run(failed).info.status == "FAILED"
 
 
 def test_missing_run_is_created_with_its_params(mlflow_store):
     run_id = runs.model_run("exp", model_config(key="restored"))
-    run = tracking.client().get_run(run_id)
+    run = store.client().get_run(run_id)
     assert run.data.params["model.hidden_sizes"] == "[4, 2]"
 
 
 def test_rows_are_logged_with_steps(mlflow_store):
     run_id = runs.model_run("exp", model_config())
-    tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}])
-    history = tracking.client().get_metric_history(run_id, "val_acc")
+    store.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}])
+    history = store.client().get_metric_history(run_id, "val_acc")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.7)]
 
 
 def test_rows_logged_again_only_where_they_changed(mlflow_store):
     run_id = runs.model_run("exp", model_config())
     rows = [{"epoch": 0, "dead": 3, "sat": 1}, {"epoch": 1, "dead": 2, "sat": 1}]
-    tracking.log_rows(run_id, rows, only_changed=True)
-    tracking.log_rows(run_id, rows, only_changed=True)  # a rerun with the same numbers
+    store.log_rows(run_id, rows, only_changed=True)
+    store.log_rows(run_id, rows, only_changed=True)  # a rerun with the same numbers
     rows[1]["sat"] = 5
-    tracking.log_rows(run_id, rows, only_changed=True)
-    client = tracking.client()
+    store.log_rows(run_id, rows, only_changed=True)
+    client = store.client()
     assert len(client.get_metric_history(run_id, "dead")) == 2
     sat = sorted(client.get_metric_history(run_id, "sat"), key=lambda m: m.timestamp)
     assert [(m.step, m.value) for m in sat][-2:] == [(0, 1.0), (1, 5.0)] and len(sat) == 4
 
 
-def test_guard_closes_the_run_on_sigterm_and_on_errors(mlflow_store):
-    import os
+def test_guard_closes_the_run_on_a_stop_request_and_on_errors(mlflow_store):
     import signal
 
-    import pytest
-
-    from stages.errors import Terminated
+    from actlab import interrupt
+    from actlab.errors import Terminated
 
     killed = runs.start_training_run("exp", model_config(key="sig"))
-    with pytest.raises(Terminated), tracking.guard(killed):
-        os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(Terminated), interrupt.handling(), store.guard(killed):
+        os.kill(os.getpid(), signal.SIGTERM)  # only asks: the block goes on to a safe point
+        interrupt.check()
+        pytest.fail("the stop request must raise at the safe point")
     failed = runs.start_training_run("exp", model_config(key="err"))
-    with pytest.raises(PermissionError), tracking.guard(failed):
+    with pytest.raises(PermissionError), store.guard(failed):
         raise PermissionError("metrics/ is read-only")
-    status = {r: tracking.client().get_run(r).info.status for r in (killed, failed)}
+    status = {r: store.client().get_run(r).info.status for r in (killed, failed)}
     assert status == {killed: "KILLED", failed: "FAILED"}
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(
-        signal.getsignal(signal.SIGTERM)
-    )
 
 
 def test_a_run_left_running_by_a_killed_process_is_closed_by_the_next_training(mlflow_store):
     orphan = runs.start_training_run("exp", model_config(key="k9"))  # then kill -9
     runs.start_training_run("exp", model_config(key="k9"))
-    assert tracking.client().get_run(orphan).info.status == "KILLED"
+    assert store.client().get_run(orphan).info.status == "KILLED"
 
 
 def as_unprivileged(*command, env):
@@ -242,22 +239,24 @@ def test_a_read_only_store_stops_check_params_with_one_line(read_only):
 def _signal_and_exception(name: str):
     import signal
 
-    from stages.errors import Terminated
+    from actlab.errors import Terminated
 
     return getattr(signal, name), {"SIGTERM": Terminated, "SIGINT": KeyboardInterrupt}[name]
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
-def test_a_signal_during_a_store_write_is_raised_once_the_write_is_done(
+def test_a_signal_during_a_store_write_stops_the_block_once_the_write_is_done(
     mlflow_store, monkeypatch, name
 ):
     """Raised mid-write, SIGTERM or Ctrl-C would leave SQLite's write lock held by the broken
     session, and closing the run as KILLED would then fail with "database is locked"."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    from actlab import interrupt
+
     signum, raised = _signal_and_exception(name)
-    c = tracking.client()
-    run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
+    c = store.client()
+    run_id = c.create_run(store.experiment_id("exp")).info.run_id
     write = SqlAlchemyStore.log_batch
 
     def signalled_mid_write(self, *args, **kwargs):
@@ -265,36 +264,38 @@ def test_a_signal_during_a_store_write_is_raised_once_the_write_is_done(
         return write(self, *args, **kwargs)
 
     monkeypatch.setattr(SqlAlchemyStore, "log_batch", signalled_mid_write)
-    with pytest.raises(raised), tracking.guard(run_id):
-        tracking.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}])
+    with pytest.raises(raised), interrupt.handling(), store.guard(run_id):
+        store.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}])
         pytest.fail("the signal must stop the block after the write")
     assert [m.value for m in c.get_metric_history(run_id, "val_acc")] == [0.5]
     assert c.get_run(run_id).info.status == "KILLED"
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
-def test_a_signal_during_an_uninterrupted_write_is_raised_once_the_write_is_done(
-    mlflow_store, tmp_path, name
-):
-    """Cut mid-way, torch.save's zip writer raises a RuntimeError that hides the signal, and
-    the run would close FAILED instead of KILLED."""
-    import signal
-
+def test_a_signal_during_a_file_write_never_cuts_it(mlflow_store, tmp_path, monkeypatch, name):
+    """Cut mid-way, torch.save's zip writer raises a RuntimeError that would hide the signal
+    and close the run FAILED instead of KILLED: the signal only asks, the write completes, and
+    the next safe point stops the block."""
     import torch
 
-    from stages import io
+    from actlab import files, interrupt
 
     signum, raised = _signal_and_exception(name)
-    c = tracking.client()
-    run_id = c.create_run(tracking.experiment_id("exp")).info.run_id
+    c = store.client()
+    run_id = c.create_run(store.experiment_id("exp")).info.run_id
     state = tmp_path / "state.pt"
-    previous = signal.getsignal(signal.SIGINT)
-    with pytest.raises(raised), tracking.guard(run_id):
-        with tracking.uninterrupted():
-            os.kill(os.getpid(), signum)  # lands before the write, raised after it
-            io.save_torch(state, {"w": torch.ones(3)})
-        pytest.fail("the signal must stop the block after the write")
-    assert torch.equal(io.load_torch(state)["w"], torch.ones(3))
+    save = torch.save
+
+    def signalled_mid_save(obj, f, *args, **kwargs):
+        f.write(b"")  # the file is open: the write has begun
+        os.kill(os.getpid(), signum)
+        return save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", signalled_mid_save)
+    with pytest.raises(raised), interrupt.handling(), store.guard(run_id):
+        files.save_torch(state, {"w": torch.ones(3)})
+        assert interrupt.requested()  # not raised inside the write
+        interrupt.check()
+        pytest.fail("the signal must stop the block at the safe point")
+    assert torch.equal(files.load_torch(state)["w"], torch.ones(3))
     assert c.get_run(run_id).info.status == "KILLED"
-    assert not tracking._deferred and not tracking._uninterrupted
-    assert signal.getsignal(signal.SIGINT) is previous  # the guard put Ctrl-C's handler back

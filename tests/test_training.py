@@ -4,8 +4,14 @@ initialisation schemes do what they say."""
 import pytest
 import torch
 
-from stages import config, data, mlp, training
-from tests.conftest import reference_params
+from actlab import config
+from actlab.data import datasets
+from actlab.model import mlp
+from actlab.model.activations import kaiming_gain
+from actlab.probes import census, layers, weights
+from actlab.training import loop
+from actlab.training.state import NeuronHistory, ResumeState
+from tests.helpers.params import reference_params
 
 
 def splits(n_train=1024, n_val=256, seed=0):
@@ -18,7 +24,7 @@ def splits(n_train=1024, n_val=256, seed=0):
         return centres[y] + 2.0 * torch.randn(n, 784, generator=g), y
 
     (xt, yt), (xv, yv) = draw(n_train), draw(n_val)
-    return data.Splits(xt, yt, xv, yv, xv, yv, meta={})
+    return datasets.Splits(xt, yt, xv, yv, xv, yv, meta={})
 
 
 def train_config(**edits):
@@ -41,7 +47,7 @@ def test_every_implementation_gives_the_same_accuracy_after_one_epoch(activation
     results = {}
     for impl in ("fused", "formula", "manual"):
         tc = train_config(train__activation_impl=impl)
-        r = training.train_model(tc, spec(activation), splits(), torch.device("cpu"))
+        r = loop.train_model(tc, spec(activation), splits(), torch.device("cpu"))
         results[impl] = r.history[0]["val_acc"]
     assert results["fused"] == pytest.approx(results["formula"], abs=0.001)  # 0.1 pp
     assert results["fused"] == pytest.approx(results["manual"], abs=0.001)
@@ -49,8 +55,8 @@ def test_every_implementation_gives_the_same_accuracy_after_one_epoch(activation
 
 def test_cpu_training_is_bit_identical_across_reruns():
     tc = train_config(train__max_epochs=2)
-    a = training.train_model(tc, spec(), splits(), torch.device("cpu"))
-    b = training.train_model(tc, spec(), splits(), torch.device("cpu"))
+    a = loop.train_model(tc, spec(), splits(), torch.device("cpu"))
+    b = loop.train_model(tc, spec(), splits(), torch.device("cpu"))
     assert all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
     assert a.history == b.history
 
@@ -78,19 +84,19 @@ def test_init_schemes():
     a = (6 / (784 + 512)) ** 0.5
     w = xavier.linears()[0].weight
     assert w.abs().max().item() <= a and w.std().item() == pytest.approx(a / 3**0.5, rel=0.02)
-    assert mlp.kaiming_gain("leakyrelu", {"alpha": 0.1}) == pytest.approx((2 / 1.01) ** 0.5)
-    assert mlp.kaiming_gain("tanh", {}) == pytest.approx(5 / 3)
+    assert kaiming_gain("leakyrelu", {"alpha": 0.1}) == pytest.approx((2 / 1.01) ** 0.5)
+    assert kaiming_gain("tanh", {}) == pytest.approx(5 / 3)
 
 
 def test_divergence_stops_the_model_and_keeps_the_last_finite_best():
     """lr 1e6 with plain SGD: the loss overflows within the first epochs."""
     tc = train_config(train__max_epochs=5, train__lr=1e6, train__momentum=0.0)
-    result = training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    result = loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
     assert result.diverged_at_epoch is not None
     assert len(result.history) == result.diverged_at_epoch  # stopped there
     assert all(torch.isfinite(t).all() for t in result.best_state.values())
     assert result.best_epoch < result.diverged_at_epoch
-    sane = training.train_model(train_config(), spec("relu"), splits(), torch.device("cpu"))
+    sane = loop.train_model(train_config(), spec("relu"), splits(), torch.device("cpu"))
     assert sane.diverged_at_epoch is None
 
 
@@ -105,27 +111,29 @@ def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every):
     import io as bytes_io
 
     tc = train_config(train__max_epochs=6, train__patience=6, train__probe_every=probe_every)
-    whole = training.train_model(tc, spec(), splits(), torch.device("cpu"))
+    whole = loop.train_model(tc, spec(), splits(), torch.device("cpu"))
 
     saved = {}
 
     def save_then_die(state):
         buffer = bytes_io.BytesIO()
-        torch.save(state, buffer)  # what the stage writes to disk, round-tripped
+        torch.save(state.to_dict(), buffer)  # what the stage writes to disk, round-tripped
         saved["state"] = buffer.getvalue()
-        if state["epoch"] == stop_after:
+        if state.epoch == stop_after:
             raise Killed
 
     with pytest.raises(Killed):
-        training.train_model(tc, spec(), splits(), torch.device("cpu"), save_state=save_then_die)
-    state = torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True)
-    resumed = training.train_model(tc, spec(), splits(), torch.device("cpu"), resume=state)
+        loop.train_model(tc, spec(), splits(), torch.device("cpu"), save_state=save_then_die)
+    state = ResumeState.from_dict(torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True))
+    resumed = loop.train_model(tc, spec(), splits(), torch.device("cpu"), resume=state)
 
     assert resumed.history == whole.history and resumed.best_epoch == whole.best_epoch
     assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
-    assert resumed.neuron_history["epochs"] == whole.neuron_history["epochs"]
+    assert resumed.neuron_history.epochs == whole.neuron_history.epochs
     for key in ("max_abs_output", "max_rel_derivative"):
-        for a, b in zip(resumed.neuron_history[key], whole.neuron_history[key], strict=True):
+        for a, b in zip(
+            getattr(resumed.neuron_history, key), getattr(whole.neuron_history, key), strict=True
+        ):
             assert torch.equal(a, b)
     for part in ("edges", "counts"):
         for key, value in whole.weight_histograms[part].items():
@@ -135,27 +143,27 @@ def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every):
 def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
     """train.probe_every: 3 probes at init, epochs 3 and 6, and the last epoch (7), with
     exactly the values that probing every epoch gives there; training itself is untouched."""
-    from stages import dead_neurons
 
     def run(k):
         tc = train_config(train__max_epochs=7, train__patience=7, train__probe_every=k)
-        return training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+        return loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
 
     every, sparse = run(1), run(3)
     assert every.history == sparse.history
-    assert every.neuron_history["epochs"] == list(range(8))
-    assert sparse.neuron_history["epochs"] == [0, 3, 6, 7]
+    assert every.neuron_history.epochs == list(range(8))
+    assert sparse.neuron_history.epochs == [0, 3, 6, 7]
     for key in ("max_abs_output", "max_rel_derivative"):
-        for a, b in zip(every.neuron_history[key], sparse.neuron_history[key], strict=True):
+        for a, b in zip(
+            getattr(every.neuron_history, key), getattr(sparse.neuron_history, key), strict=True
+        ):
             assert a.shape[0] == 8 and b.shape[0] == 4
             assert torch.equal(a[[0, 3, 6, 7]], b)
-    rows = dead_neurons.dynamics(sparse.neuron_history, 1e-3)
+    rows = census.dynamics(sparse.neuron_history, 1e-3)
     assert [r["epoch"] for r in rows] == [0, 3, 6, 7]
-    every_rows = dead_neurons.dynamics(every.neuron_history, 1e-3)
+    every_rows = census.dynamics(every.neuron_history, 1e-3)
     assert rows == [r for r in every_rows if r["epoch"] in (0, 3, 6, 7)]
-    # A history from before probe_every (no "epochs"): every epoch from 0.
-    old = {k: v for k, v in every.neuron_history.items() if k != "epochs"}
-    assert dead_neurons.dynamics(old, 1e-3) == dead_neurons.dynamics(every.neuron_history, 1e-3)
+    saved = NeuronHistory.from_dict(sparse.neuron_history.to_dict())
+    assert census.dynamics(saved, 1e-3) == rows  # what dead_neurons reads back
 
 
 @pytest.mark.parametrize(
@@ -166,39 +174,36 @@ def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
 def test_the_epoch_training_stops_at_is_probed(edits, stopped_at):
     """However training ends, its last epoch is in the neuron history, whatever probe_every."""
     tc = train_config(train__max_epochs=9, train__probe_every=5, **edits)
-    result = training.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    result = loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
     assert len(result.history) == stopped_at
-    assert result.neuron_history["epochs"] == [0, stopped_at]
+    assert result.neuron_history.epochs == [0, stopped_at]
 
 
 def test_weight_histograms_every_epoch_on_fixed_bins():
-    from stages import probes
 
     tc = train_config(train__max_epochs=3, train__patience=3)
-    result = training.train_model(tc, spec("tanh", hidden=(16, 8)), splits(), torch.device("cpu"))
+    result = loop.train_model(tc, spec("tanh", hidden=(16, 8)), splits(), torch.device("cpu"))
     h = result.weight_histograms
     epochs = len(result.history)
-    bins = probes.WEIGHT_BINS
+    bins = weights.WEIGHT_BINS
     first, last = result.init_state["layers.0.weight"], result.init_state["layers.4.weight"]
     for label, w in (("first", first), ("last", last)):
-        weights, grads = h["counts"][f"{label}/weights"], h["counts"][f"{label}/grads_log10"]
-        assert weights.shape == (epochs + 1, bins) and grads.shape == (epochs, bins)
-        assert (weights.sum(1) == w.numel()).all() and (grads.sum(1) == w.numel()).all()
+        counts, grads = h["counts"][f"{label}/weights"], h["counts"][f"{label}/grads_log10"]
+        assert counts.shape == (epochs + 1, bins) and grads.shape == (epochs, bins)
+        assert (counts.sum(1) == w.numel()).all() and (grads.sum(1) == w.numel()).all()
         edges = h["edges"][f"{label}/weights"]
-        r = probes.WEIGHT_RANGE_OF_INIT * w.abs().max()
+        r = weights.WEIGHT_RANGE_OF_INIT * w.abs().max()
         assert torch.allclose(edges[[0, -1]], torch.stack([-r, r]))
-        assert torch.equal(weights[0], probes.fixed_histogram(w, bins, -float(r), float(r)))
-        assert not torch.equal(weights[0], weights[-1])  # the weights moved
+        assert torch.equal(counts[0], layers.fixed_histogram(w, bins, -float(r), float(r)))
+        assert not torch.equal(counts[0], counts[-1])  # the weights moved
         assert h["edges"][f"{label}/grads_log10"][[0, -1]].tolist() == [-10.0, 0.0]
 
 
 def test_fixed_histogram_counts_like_histc_and_clamps_on_request():
-    from stages import probes
-
     values = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.49, 0.5, 1.0, 3.0, float("nan")])
-    assert probes.fixed_histogram(values, 4, -1.0, 1.0).tolist() == [1, 1, 2, 2]  # like histc
+    assert layers.fixed_histogram(values, 4, -1.0, 1.0).tolist() == [1, 1, 2, 2]  # like histc
     assert (
-        probes.fixed_histogram(values, 4, -1.0, 1.0).tolist()
+        layers.fixed_histogram(values, 4, -1.0, 1.0).tolist()
         == torch.histc(values[:-1], 4, -1.0, 1.0).long().tolist()
     )
-    assert probes.fixed_histogram(values, 4, -1.0, 1.0, clamp=True).tolist() == [2, 1, 2, 3]
+    assert layers.fixed_histogram(values, 4, -1.0, 1.0, clamp=True).tolist() == [2, 1, 2, 3]

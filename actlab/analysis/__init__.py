@@ -1,0 +1,1 @@
+"""Statistics across seeds and the comparison tables."""

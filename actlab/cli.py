@@ -1,0 +1,55 @@
+"""What every stage's ``main`` shares: arguments, logging, and exit codes.
+
+A user error (``ConfigError``, ``DataError``, ``StoreError``) becomes one line on stderr and
+exit code 2; a stop request (``actlab.interrupt``) exit code 143 (SIGTERM, the parent gone) or
+130 (Ctrl-C), after the stage closed its MLflow run as KILLED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from actlab import interrupt
+from actlab.errors import ConfigError, DataError, StoreError, Terminated
+
+
+def run_stage(body: Callable[[], None]) -> int:
+    """Run a stage body with stop requests handled and the parent watched."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("alembic", "mlflow", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        with interrupt.handling(), interrupt.watching_parent():
+            body()
+            interrupt.check()  # a request that came after the last safe point
+    except (ConfigError, DataError, StoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("stopped by SIGTERM", file=sys.stderr)
+        return 128 + 15
+    except KeyboardInterrupt:
+        print("stopped by Ctrl-C", file=sys.stderr)
+        return 128 + 2
+    return 0
+
+
+def main(description: str | None, body: Callable[[], None], argv: list[str] | None) -> int:
+    """``main`` of a stage without arguments (``--help`` prints its docstring)."""
+    argparse.ArgumentParser(description=description).parse_args(argv)
+    return run_stage(body)
+
+
+def model_main(description: str | None, body: Callable[[str], None], argv: list[str] | None) -> int:
+    """``main`` of a per-model stage: one positional argument, the model name."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "model", help="matrix item <activation>-<architecture>-<seed>, e.g. relu-base-42"
+    )
+    args = parser.parse_args(argv)
+    return run_stage(lambda: body(args.model))

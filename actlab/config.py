@@ -1,0 +1,312 @@
+"""Load ``params.yaml`` once into frozen dataclasses and validate every key before any work.
+
+The dataclasses mirror the file: ``cfg.train.lr`` is ``train.lr``. A bad value raises
+``ConfigError`` whose message names the key, the value and what is allowed; the stages'
+``main`` turns it into one line on stderr and exit code 2. Importing this module does not
+import torch, so ``check_params`` validates the file in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from actlab.config_reader import MAX_SEED, NAME, Section, activation_options, architecture
+from actlab.errors import ConfigError
+from actlab.model.registry import ACTIVATIONS, IMPLS, INITS
+
+DATASETS = ("fashion_mnist", "mnist")
+NORMALIZATIONS = ("fixed", "computed")
+OPTIMIZERS = ("sgd", "adam")
+DEVICES = ("auto", "cpu", "cuda")
+OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
+MAX_EPOCHS = 10000
+MAX_BATCH = 65536
+MAX_BINS = 1000
+MAX_DPI = 600
+MAX_WIDTH_INCHES = 50.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str
+    mirror: str
+    val_size: int
+    split_seed: int
+    normalization: str
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """The DVC matrix: one model per activation x architecture x seed."""
+
+    activations: tuple[str, ...]
+    architectures: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A named recipe: the hidden widths (their count is the depth) and the init scheme."""
+
+    hidden: tuple[int, ...]
+    init: str
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str
+    lr: float
+    momentum: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+    device: str
+    activation_impl: str
+    dynamics_subset: int
+    probe_every: int = 1  # epochs between two probes of the dynamics subset
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    saturation_eps: float
+    saturated_fraction: float
+    batch_size: int
+    grad_batch_size: int
+    activation_batch_size: int
+    hist_bins: int
+
+
+@dataclass(frozen=True)
+class PlotConfig:
+    dpi: int
+    width: float
+    format: str
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    experiment: str
+
+
+def configuration_name(activation: str, architecture: str) -> str:
+    """``<activation>-<architecture>``: a configuration, whose seeds are its repeats."""
+    return f"{activation}-{architecture}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What defines one trained network: a matrix item ``<activation>-<architecture>-<seed>``."""
+
+    name: str
+    activation: str
+    activation_options: tuple[tuple[str, Any], ...]
+    architecture: str
+    hidden_sizes: tuple[int, ...]
+    seed: int
+    init: str = "default"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.activation_options)
+
+    @property
+    def configuration(self) -> str:
+        return configuration_name(self.activation, self.architecture)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "activation": self.activation,
+            "activation_options": self.options,
+            "architecture": self.architecture,
+            "hidden_sizes": list(self.hidden_sizes),
+            "seed": self.seed,
+            "init": self.init,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
+        return cls(
+            d["name"],
+            d["activation"],
+            tuple(sorted(d["activation_options"].items())),
+            d["architecture"],
+            tuple(d["hidden_sizes"]),
+            d["seed"],
+            d["init"],
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """All of params.yaml, one attribute per section."""
+
+    data: DataConfig
+    models: ModelsConfig
+    architectures: Mapping[str, Architecture]
+    activation_options: Mapping[str, Mapping[str, Any]]
+    train: TrainConfig
+    probes: ProbeConfig
+    plot: PlotConfig
+    mlflow: MlflowConfig
+
+    def model_names(self) -> list[str]:
+        """Every model of the matrix, in the order DVC expands it."""
+        m = self.models
+        return [
+            f"{configuration_name(a, arch)}-{s}"
+            for a in m.activations
+            for arch in m.architectures
+            for s in m.seeds
+        ]
+
+    def model_spec(self, name: str) -> ModelSpec:
+        """The spec of matrix item ``name``; reads only that architecture and activation."""
+        parts = name.split("-")
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ConfigError(f"model {name!r}: expected <activation>-<architecture>-<seed>")
+        activation, arch, seed = parts
+        if arch not in self.architectures:
+            raise ConfigError(f"model {name!r}: no architectures.{arch} in params.yaml")
+        if activation not in self.activation_options:
+            raise ConfigError(f"model {name!r}: no activation_options.{activation} in params.yaml")
+        options = tuple(sorted(self.activation_options[activation].items()))
+        recipe = self.architectures[arch]
+        return ModelSpec(name, activation, options, arch, recipe.hidden, int(seed), recipe.init)
+
+
+def parse(raw: Any) -> Config:
+    """Validate the parsed YAML and build the Config; the first bad key raises ConfigError."""
+    root = Section(raw, "")
+
+    d = root.section("data")
+    data = DataConfig(
+        dataset=d.choice("dataset", DATASETS),
+        mirror=d.string("mirror"),
+        val_size=d.integer("val_size", minimum=1, maximum=OFFICIAL_TRAIN_IMAGES - 1),
+        split_seed=d.integer("split_seed", minimum=0, maximum=MAX_SEED),
+        normalization=d.choice("normalization", NORMALIZATIONS),
+        mean=d.number("mean"),
+        std=d.number("std", positive=True),
+    )
+    d.done()
+    if data.mirror != "auto" and not Path(data.mirror).expanduser().is_dir():
+        raise ConfigError(
+            f"data.mirror: {data.mirror!r} is not a directory; use auto, or a directory "
+            "holding the four IDX files (.gz or not)"
+        )
+
+    m = root.section("models")
+    models = ModelsConfig(
+        activations=m.names("activations", tuple(ACTIVATIONS)),
+        architectures=m.names("architectures"),
+        seeds=m.seeds("seeds"),
+    )
+    m.done()
+
+    a = root.section("architectures")
+    for name in models.architectures:
+        a.get(name)  # a missing architecture is named before any other
+    for name in a.raw:
+        if not isinstance(name, str) or not NAME.match(name):
+            raise ConfigError(f"architectures.{name}: must be a name of [a-z0-9_] (no '-')")
+    architectures = {name: Architecture(*architecture(a, name, INITS)) for name in a.raw}
+
+    o = root.section("activation_options")
+    for name in models.activations:
+        if name not in o.raw:
+            raise ConfigError(
+                f"activation_options.{name}: missing; every activation in models.activations "
+                f"needs an entry (use {{}} when it has no options)"
+            )
+    for name in o.raw:
+        if name not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation_options.{name}: unknown activation; known: {', '.join(ACTIVATIONS)}"
+            )
+    options = {name: activation_options(o, name) for name in o.raw}
+
+    t = root.section("train")
+    train = TrainConfig(
+        optimizer=t.choice("optimizer", OPTIMIZERS),
+        lr=t.number("lr", positive=True),
+        momentum=t.number("momentum", minimum=0.0, below=1.0),
+        batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
+        max_epochs=t.integer("max_epochs", minimum=1, maximum=MAX_EPOCHS),
+        patience=t.integer("patience", minimum=1),
+        device=t.choice("device", DEVICES),
+        activation_impl=t.choice("activation_impl", IMPLS),
+        dynamics_subset=t.integer("dynamics_subset", minimum=1),
+        probe_every=t.integer("probe_every", minimum=1, maximum=MAX_EPOCHS),
+    )
+    t.done()
+    train_images = OFFICIAL_TRAIN_IMAGES - data.val_size
+    if train.batch_size > train_images:
+        raise ConfigError(
+            f"train.batch_size: {train.batch_size} exceeds the {train_images} training images "
+            f"left by data.val_size {data.val_size}; lower one of them"
+        )
+    if train.dynamics_subset > train_images:
+        raise ConfigError(
+            f"train.dynamics_subset: {train.dynamics_subset} exceeds the {train_images} "
+            f"training images left by data.val_size {data.val_size}"
+        )
+
+    p = root.section("probes")
+    probes = ProbeConfig(
+        saturation_eps=p.number("saturation_eps", positive=True),
+        saturated_fraction=p.number("saturated_fraction", positive=True),
+        batch_size=p.integer("batch_size", minimum=1, maximum=MAX_BATCH),
+        grad_batch_size=p.integer("grad_batch_size", minimum=1, maximum=train_images),
+        activation_batch_size=p.integer("activation_batch_size", minimum=1, maximum=train_images),
+        hist_bins=p.integer("hist_bins", minimum=2, maximum=MAX_BINS),
+    )
+    p.done()
+    if probes.saturation_eps >= 1:
+        raise ConfigError(
+            f"probes.saturation_eps: {probes.saturation_eps!r} must be < 1 "
+            "(a fraction of the activation's largest derivative)"
+        )
+    if probes.saturated_fraction > 1:
+        raise ConfigError(
+            f"probes.saturated_fraction: {probes.saturated_fraction!r} must be <= 1 "
+            "(the fraction of training images on which a neuron is saturated)"
+        )
+
+    g = root.section("plot")
+    plot = PlotConfig(
+        dpi=g.integer("dpi", minimum=20, maximum=MAX_DPI),
+        width=g.number("width", positive=True, maximum=MAX_WIDTH_INCHES),
+        format=g.choice("format", ("png",)),
+    )
+    g.done()
+
+    f = root.section("mlflow")
+    mlflow = MlflowConfig(experiment=f.string("experiment"))
+    f.done()
+    root.done()
+
+    if train.device == "cuda":
+        import torch  # only here: validating any other setting needs no torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("train.device: 'cuda' but no CUDA GPU is visible; use auto or cpu")
+    return Config(data, models, architectures, options, train, probes, plot, mlflow)
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found; run from the repository root") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+    return parse(raw)

@@ -1,0 +1,1 @@
+"""The datasets: offline mirrors, torchvision downloads, the seeded split, the prepared tensors."""

@@ -1,0 +1,1 @@
+"""The figures, as pure functions: data in, a matplotlib figure out."""

@@ -1,0 +1,62 @@
+"""Which figures the ``plot`` stage draws, from what: every comparison figure by file stem."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from matplotlib.figure import Figure
+
+from actlab.figures import charts, layers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from actlab.config import Config
+    from actlab.records import ModelMetrics
+
+
+def comparison_figures(
+    cfg: Config,
+    metrics: Mapping[str, ModelMetrics],
+    models: pd.DataFrame,
+    configurations: pd.DataFrame,
+    samples: Mapping,
+    classes: list[str],
+) -> dict[str, Figure]:
+    """All comparison figures by file stem.
+
+    Accuracy, curves and the per-layer counts aggregate every seed; the gradient-flow,
+    activation-distribution and dynamics figures show the first seed's models, one each.
+    """
+    pc, m = cfg.plot, cfg.models
+    best = models.loc[models["test_acc"].idxmax(), "model"]
+    first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
+    options = {a: cfg.activation_options[a] for a in m.activations}
+    made = {
+        "activations": charts.activations(pc, options),
+        "samples": charts.samples(
+            pc, samples["train_images"], samples["train_labels"], classes, cfg.data.dataset
+        ),
+        "training_curves": charts.curves(pc, metrics, m.activations, m.architectures),
+        "test_accuracy": charts.test_accuracy(pc, configurations, models),
+        "dead_saturated_per_layer": layers.dead_per_layer(
+            pc,
+            metrics,
+            m.activations,
+            m.architectures,
+            cfg.probes.saturation_eps,
+            cfg.probes.saturated_fraction,
+        ),
+        "dead_dynamics": layers.dead_dynamics(pc, first, cfg.train.dynamics_subset),
+        "confusion_best": charts.confusion(pc, best, metrics[best], classes),
+    }
+    for arch in m.architectures:
+        of_arch = {n: v for n, v in first.items() if v.record.spec.architecture == arch}
+        made[f"gradient_flow_{arch}"] = layers.gradient_flow(
+            pc, of_arch, arch, cfg.probes.grad_batch_size
+        )
+        made[f"activation_distributions_{arch}"] = layers.activation_distributions(
+            pc, of_arch, arch, cfg.probes.activation_batch_size
+        )
+    return made

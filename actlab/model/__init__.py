@@ -1,0 +1,1 @@
+"""The activation registry, the activations, the MLP and its checkpoints, test metrics."""

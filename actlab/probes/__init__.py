@@ -1,0 +1,1 @@
+"""What the pipeline measures inside a network: dead and saturated neurons, gradients, weights."""

@@ -1,0 +1,91 @@
+"""What identifies a trained model, in the files DVC tracks: its record (spec, run key, the
+params that define it) and everything the stages wrote about it, as typed records.
+
+The run key hashes the params that define a model and the prepared data's checksum: it names
+the model's MLflow run and its resume state. Nothing here talks to MLflow or writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from actlab.config import ModelSpec, TrainConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def stable_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def model_params(spec: ModelSpec, train: TrainConfig, data_meta: Mapping) -> dict[str, Any]:
+    """Everything that defines a trained model, flattened ``train.lr`` style. The data facts
+    come from the prepared data's meta (what it is, not where it was read from)."""
+    params = {f"model.{k}": v for k, v in spec.to_dict().items() if k != "activation_options"}
+    params.update({f"activation.{k}": v for k, v in spec.options.items()})
+    params.update({f"train.{k}": v for k, v in dataclasses.asdict(train).items()})
+    norm = data_meta["normalization"]
+    params.update(
+        {
+            "data.dataset": data_meta["dataset"],
+            "data.val_size": data_meta["sizes"]["val"],
+            "data.split_seed": data_meta["split"]["seed"],
+            "data.normalization": norm["mode"],
+            "data.mean": norm["mean"],
+            "data.std": norm["std"],
+            "data.checksum": data_meta["checksum"],
+        }
+    )
+    return params
+
+
+def run_key(model_params: Mapping[str, Any]) -> str:
+    return stable_hash(dict(model_params))
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """``models/<model>/record.json``: what train knows about a model that later stages need.
+
+    The spec rebuilds the network; the run key finds its MLflow run (and the params create it
+    where it is missing); the parameter count goes into the tables.
+    """
+
+    spec: ModelSpec
+    run_key: str
+    mlflow_params: Mapping[str, Any]
+    parameters: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_dict(),
+            "run_key": self.run_key,
+            "mlflow_params": dict(self.mlflow_params),
+            "parameters": self.parameters,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelRecord:
+        return cls(
+            ModelSpec.from_dict(d["spec"]), d["run_key"], d["mlflow_params"], d["parameters"]
+        )
+
+
+@dataclass
+class ModelMetrics:
+    """Everything the earlier stages wrote about one model."""
+
+    record: ModelRecord
+    train: Mapping[str, Any]
+    history: pd.DataFrame  # per epoch: losses, accuracies
+    evaluate: Mapping[str, Any]
+    dead: Mapping[str, Any]  # counts at init and after training
+    dynamics: pd.DataFrame  # dead/saturated per layer per probed epoch
+    distributions: Mapping[str, Any]  # gradient flow at init, activation histograms trained
+    weights: Mapping[str, Any] | None = None  # per-epoch first/last layer histograms (train)

@@ -1,0 +1,1 @@
+"""MLflow: the store, which run each thing logs to, and what each stage logs."""

@@ -1,0 +1,180 @@
+"""What each stage logs to MLflow, given what it computed and wrote: the stages call one
+function here after their files are written, so the MLflow layout lives in one package.
+
+Per model: params, per-epoch metrics (step = epoch), test and neuron metrics, figures and the
+checkpoint, in the model's run (``runs.model_run``). Per configuration: the aggregates across
+seeds, in its parent run. Per comparison and prepared dataset: a run in the pipeline's
+experiment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from actlab import paths
+from actlab.records import ModelMetrics, ModelRecord
+from actlab.tracking import runs, store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from actlab.config import Config
+
+log = logging.getLogger(__name__)
+NEURON_COUNTS = ("dead", "nearly_dead", "saturated")
+
+
+def log_prepared(cfg: Config, meta: Mapping[str, Any], source: str) -> None:
+    """The prepared dataset's facts, in a run of its own keyed by its checksum."""
+    run_id = runs.open_run(
+        runs.pipeline_experiment(cfg.mlflow.experiment),
+        meta["checksum"][:32],
+        f"data-{meta['dataset']}",
+        kind="data",
+        params={
+            "data.source": source,
+            **{f"data.{k}": v for k, v in dataclasses.asdict(cfg.data).items()},
+            "data.checksum": meta["checksum"],
+        },
+        replace=True,
+    )
+    store.log_artifact(run_id, paths.PREPARED_META)
+    store.finish(run_id)
+
+
+def log_trained(
+    experiment: str, run_id: str, record: ModelRecord, metrics: Mapping, seconds: float, device
+) -> str:
+    """A finished training's metrics, tags and files; closes its run and returns the run
+    that stays the model's (``runs.settle_training_run``)."""
+    name = record.spec.name
+    numbers = {k: v for k, v in metrics.items() if v is not None}
+    epochs = metrics["epochs_trained"]
+    store.log_metrics(
+        run_id, {**numbers, "train_seconds": seconds, "seconds_per_epoch": seconds / epochs}
+    )
+    diverged = metrics["diverged_at_epoch"]
+    store.set_tags(
+        run_id,
+        {"device": str(device), "diverged": "no" if diverged is None else f"epoch {diverged}"},
+    )
+    store.log_artifact(run_id, paths.best_checkpoint(name), "checkpoint")
+    store.log_artifact(run_id, paths.model_record(name), "checkpoint")
+    store.log_artifact(run_id, paths.curves(name))
+    store.finish(run_id)
+    sha = hashlib.sha256(paths.best_checkpoint(name).read_bytes()).hexdigest()
+    return runs.settle_training_run(experiment, run_id, record, sha)
+
+
+def log_evaluation(experiment: str, record: ModelRecord, result: Mapping[str, Any]) -> None:
+    run_id = runs.model_run(experiment, record)
+    store.log_metrics(run_id, {"test_loss": result["test_loss"], "test_acc": result["test_acc"]})
+    # Per-class accuracy and the confusion matrix: detail, in the artifact, not as ten metrics.
+    store.log_artifact(run_id, paths.evaluate(record.spec.name), "evaluate")
+
+
+def neuron_metrics(result: Mapping[str, Any]) -> dict[str, float]:
+    """``dead/init/total``, ``saturated/trained/layer3``, ... from the dead_neurons counts."""
+    flat = {}
+    for when in ("init", "trained"):
+        for what in NEURON_COUNTS:
+            summary = result[when][what]
+            flat[f"{what}/{when}/total"] = summary["total"]
+            flat[f"{what}/{when}/percent"] = summary["percent_total"]
+            for i, n in enumerate(summary["per_layer"], 1):
+                flat[f"{what}/{when}/layer{i}"] = n
+    return flat
+
+
+def log_dead_neurons(
+    experiment: str, record: ModelRecord, result: Mapping[str, Any], rows: Sequence[Mapping]
+) -> None:
+    name = record.spec.name
+    run_id = runs.model_run(experiment, record)
+    store.log_metrics(run_id, neuron_metrics(result))
+    per_epoch = [{k if k == "epoch" else f"dynamics/{k}": v for k, v in r.items()} for r in rows]
+    store.log_rows(run_id, per_epoch, only_changed=True)  # a rerun adds no duplicates
+    # Both files are <model>.json: each in its own artifact folder, or one would replace the other.
+    store.log_artifact(run_id, paths.dead_neurons(name), "dead_neurons")
+    store.log_artifact(run_id, paths.distributions(name), "distributions")
+
+
+def log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
+    """Each model's run gets its own slice of the comparison."""
+    import matplotlib.pyplot as plt
+
+    from actlab.figures import layers
+
+    run_id = runs.model_run(cfg.mlflow.experiment, m.record)
+    single, arch = {name: m}, m.record.spec.architecture
+    for stem, fig in (
+        (
+            "gradient_flow_init",
+            layers.gradient_flow(cfg.plot, single, arch, cfg.probes.grad_batch_size),
+        ),
+        (
+            "activation_distributions",
+            layers.activation_distributions(
+                cfg.plot, single, arch, cfg.probes.activation_batch_size
+            ),
+        ),
+        ("dead_dynamics", layers.dead_dynamics(cfg.plot, single, cfg.train.dynamics_subset)),
+    ):
+        store.log_figure(run_id, fig, f"figures/{stem}.png")
+        plt.close(fig)
+    store.log_artifact(run_id, paths.weights_figure(name, cfg.plot.format), "figures/weights")
+
+
+def log_configurations(
+    cfg: Config, metrics: Mapping[str, ModelMetrics], configurations: pd.DataFrame
+) -> None:
+    """The aggregates across seeds, on each configuration's parent run."""
+    import pandas as pd
+
+    records = {}
+    for m in metrics.values():
+        records.setdefault(m.record.spec.configuration, m.record)
+    for _, row in configurations.iterrows():
+        run_id = runs.configuration_run(cfg.mlflow.experiment, records[row["configuration"]])
+        numbers = {
+            k: float(v)
+            for k, v in row.items()
+            if k not in ("configuration", "activation", "architecture", "best", "verdict")
+            and isinstance(v, (int, float))
+            and not pd.isna(v)
+        }
+        store.log_metrics(run_id, numbers)
+        store.set_tags(run_id, {"verdict": row["verdict"], "best": row["best"]})
+        store.finish(run_id)
+
+
+def log_comparison(
+    cfg: Config,
+    metrics: Mapping[str, ModelMetrics],
+    configurations: pd.DataFrame,
+    figures: Sequence[Path],
+) -> None:
+    """Per model its figures, per configuration its aggregates, and the comparison's figures
+    and tables in a run of its own keyed by the set of models it compares."""
+    for name, m in metrics.items():
+        log_model_figures(cfg, name, m)
+    log_configurations(cfg, metrics, configurations)
+    key = runs.comparison_key([m.record.run_key for m in metrics.values()])
+    run_id = runs.open_run(
+        runs.pipeline_experiment(cfg.mlflow.experiment),
+        key,
+        "comparison",
+        kind="comparison",
+        params={"models": ",".join(metrics)},
+        replace=True,
+    )
+    for path in figures:
+        store.log_artifact(run_id, path, "figures")
+    for path in (paths.SUMMARY_CSV, paths.MODELS_CSV, paths.SUMMARY_MD, paths.AGGREGATES):
+        store.log_artifact(run_id, path)
+    store.finish(run_id)

@@ -1,0 +1,1 @@
+"""The training loop, the device it runs on, and the records a training writes."""

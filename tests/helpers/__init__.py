@@ -1,0 +1,1 @@
+"""Helpers the tests import: params, IDX files, the end-to-end workspace."""
