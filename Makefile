@@ -35,7 +35,7 @@ data: $(STAMP)
 	  apt-get install -y -q dataset-fashion-mnist || \
 	    { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; }; \
 	else \
-	  echo "FashionMNIST: no copy here and no network; see README 'Data' for the fixes"; fi
+	  echo "FashionMNIST: no copy here and no network; see docs/errors-and-recovery.md for the fixes"; fi
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
@@ -57,7 +57,7 @@ bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unle
 	$(PY) bench/probes.py
 
 # The team's shared tracking server: PostgreSQL + `mlflow server` with the artifact proxy, on
-# 127.0.0.1, state in .actlab/server/ (README "Scaling out"). Prints the export line to use.
+# 127.0.0.1, state in .actlab/server/ (docs/scaling-out.md). Prints the export line to use.
 PORT ?= 5050
 PG_PORT ?= 54329
 server: $(STAMP)
@@ -66,7 +66,7 @@ server: $(STAMP)
 server-stop: $(STAMP)
 	$(PY) -m actlab.server stop
 
-# The tutorials, each as a DVC experiment (README "The tutorials, reproduced"):
+# The tutorials, each as a DVC experiment (docs/results.md):
 #   make preset                                   lists them
 #   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
 preset: $(STAMP)

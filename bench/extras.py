@@ -24,7 +24,7 @@ TRAIN = config.TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000) 
 def bench_one(
     activation: str, widths: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, repeats: int
 ) -> tuple[float, float, float]:
-    """Median seconds of one training epoch (``stages.training.train_epoch``), one inference
+    """Median seconds of one training epoch (``actlab.training.loop.train_epoch``), one inference
     epoch, and the census pass that ``dead_neurons`` runs (outputs and f'(z) of every neuron)."""
     device = x.device
     net = mlp.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)

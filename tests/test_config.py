@@ -216,3 +216,15 @@ def test_stage_main_turns_config_error_into_one_line_and_exit_2(tmp_path, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: train.lr: -1 must be > 0"]
     assert not (tmp_path / "models").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_the_tests_reference_params_are_the_committed_defaults():
+    """The tests build their configs from a copy of the defaults (tests/helpers/params.py), not
+    from the workspace's params.yaml, which a user may have edited: the copy must equal the
+    committed file."""
+    import subprocess
+
+    committed = subprocess.run(
+        ["git", "show", "HEAD:params.yaml"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert params() == yaml.safe_load(committed)

@@ -90,7 +90,12 @@ def test_killed_training_resumes_bit_identical(repo):
     run = client(repo).get_run(killed_run)  # the resumed training went on in the same run
     history = client(repo).get_metric_history(killed_run, "val_acc")
     assert sorted(h.step for h in history) == list(range(1, len(history) + 1))
-    assert run.info.status == "FINISHED" or run.info.lifecycle_stage == "deleted"
+    # The resumed training made the same checkpoint as the uninterrupted one, whose complete
+    # run stays the model's; the resumed run is soft-deleted (runs.settle_training_run).
+    assert run.info.status == "FINISHED" and run.info.lifecycle_stage == "deleted"
+    key = run.data.tags["actlab.run_key"]
+    (live,) = client(repo).search_runs([run.info.experiment_id], f"tags.`actlab.run_key` = '{key}'")
+    assert live.info.run_id != killed_run and live.info.status == "FINISHED"
 
 
 def test_unreachable_tracking_server_fails_fast_before_any_stage_touches_outputs(repo):

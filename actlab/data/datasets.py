@@ -1,6 +1,6 @@
 """Datasets through torchvision, offline mirrors, IDX checks, the seeded split, normalisation.
 
-Raw files are looked for (README "Data"), in order: torchvision's own raw folder under
+Raw files are looked for (docs/errors-and-recovery.md), in order: torchvision's own raw folder under
 ``data/raw/``, the directory named by ``data.mirror``, and for FashionMNIST the Debian package
 ``dataset-fashion-mnist``; if none holds all four IDX files, torchvision downloads them.
 Whatever the source, the decoded arrays are the same and so are the prepared bytes.
