@@ -5,9 +5,13 @@ machines) sharing a git remote, a DVC remote and the server. Everything started 
 stopped by pid, also when a test fails."""
 
 import json
+import os
+import pwd
 import shutil
+import stat
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,14 +34,45 @@ pytestmark = pytest.mark.slow
 def tracking_server():
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and not shutil.which("initdb"):
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
-    # not under pytest's tmp: as root, PostgreSQL runs as `postgres`, who must reach the folder
-    state = Path(tempfile.mkdtemp(prefix="actlab-server-"))
-    state.chmod(0o755)
+    # the repository in a private folder, as users have it (`mktemp -d`, root's home): as root,
+    # PostgreSQL runs as `postgres`, who cannot enter it, and nothing here opens it
+    home = Path(tempfile.mkdtemp(prefix="actlab-server-")).resolve()
+    state = home / "repo" / ".actlab" / "server"
+    lay = server.layout(state)
+    made_base = lay.own_folder and not server.SYSTEM_DIR.parent.exists()
     try:
-        yield server.start(state / "server", free_port(), free_port())
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+        yield SimpleNamespace(uri=server.start(state, free_port(), free_port()), home=home, lay=lay)
+        deleted = server.stop(state, purge=True)  # what the README tells users to run
+        assert not lay.pgdata.exists() and (lay.cluster in deleted) == lay.own_folder
     finally:
-        server.stop(state / "server")
-        shutil.rmtree(state, ignore_errors=True)
+        try:  # again, where the above failed: stops what the record still names, by pid
+            server.stop(state)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+            if lay.own_folder:
+                shutil.rmtree(lay.cluster, ignore_errors=True)
+            for folder in (server.SYSTEM_DIR, server.SYSTEM_DIR.parent) if made_base else ():
+                try:
+                    folder.rmdir()
+                except OSError:  # another repository's cluster is in it
+                    break
+
+
+def test_the_server_starts_from_a_private_folder_without_opening_it(tracking_server):
+    home, lay = tracking_server.home, tracking_server.lay
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700  # not loosened
+    record = json.loads((home / "repo/.actlab/server/server.json").read_text())
+    assert record["pgdata"] == str(lay.pgdata)  # where `make server-stop` finds it
+    if os.geteuid() == 0:  # run as `postgres`, in a folder of its own that it owns, mode 700
+        assert lay.own_folder and home not in lay.pgdata.parents
+        for folder in (lay.cluster, lay.pgdata):
+            info = folder.stat()
+            assert pwd.getpwuid(info.st_uid).pw_name == "postgres"
+            assert stat.S_IMODE(info.st_mode) == 0o700
+        assert server.closed_folder(lay.pgdata, pwd.getpwnam("postgres").pw_uid, set()) is None
+    else:  # a normal user's cluster stays in the repository, as before
+        assert lay.pgdata == home / "repo/.actlab/server/pgdata"
 
 
 def mlflow_client(uri):
@@ -54,7 +89,7 @@ def model_runs(uri) -> dict:
 
 
 def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
-    uri = tracking_server
+    uri = tracking_server.uri
     on_server = {"MLFLOW_TRACKING_URI": uri}
     root = tmp_path_factory.mktemp("scale-out")
 
