@@ -57,7 +57,9 @@ bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unle
 	$(PY) bench/probes.py
 
 # The team's shared tracking server: PostgreSQL + `mlflow server` with the artifact proxy, on
-# 127.0.0.1, state in .actlab/server/ (docs/scaling-out.md). Prints the export line to use.
+# 127.0.0.1, state in .actlab/server/ (as root the cluster in /var/lib/actlab/server/;
+# docs/scaling-out.md). Prints the export line to use; `python -m actlab.server stop --purge`
+# also deletes the data.
 PORT ?= 5050
 PG_PORT ?= 54329
 server: $(STAMP)

@@ -293,7 +293,7 @@ def start(state: Path, port: int = DEFAULT_PORT, pg_port: int = DEFAULT_PG_PORT)
         state,
         None,
         "run it as the owner of {blocker}, or keep its state in a folder you can write: "
-        "python -m stages.server start --state <folder>",
+        "python -m actlab.server start --state <folder>",
     )
     lay = layout(state)
     start_postgres(state, lay, pg_port)
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             pgdata = json.loads((args.state / "server.json").read_text())["pgdata"]
             print(
                 f"runs in {pgdata}, artifacts in {args.state / 'artifacts'} "
-                "(to stop and delete them: python -m stages.server stop --purge)"
+                "(to stop and delete them: python -m actlab.server stop --purge)"
             )
             print(f"export MLFLOW_TRACKING_URI={url}")
         else:

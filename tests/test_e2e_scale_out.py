@@ -27,13 +27,11 @@ from tests.helpers.e2e import (
     sh,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
 def tracking_server():
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and not shutil.which("initdb"):
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
     # the repository in a private folder, as users have it (`mktemp -d`, root's home): as root,
     # PostgreSQL runs as `postgres`, who cannot enter it, and nothing here opens it
     home = Path(tempfile.mkdtemp(prefix="actlab-server-")).resolve()
