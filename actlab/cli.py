@@ -43,13 +43,3 @@ def main(description: str | None, body: Callable[[], None], argv: list[str] | No
     """``main`` of a stage without arguments (``--help`` prints its docstring)."""
     argparse.ArgumentParser(description=description).parse_args(argv)
     return run_stage(body)
-
-
-def model_main(description: str | None, body: Callable[[str], None], argv: list[str] | None) -> int:
-    """``main`` of a per-model stage: one positional argument, the model name."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "model", help="matrix item <activation>-<architecture>-<seed>, e.g. relu-base-42"
-    )
-    args = parser.parse_args(argv)
-    return run_stage(lambda: body(args.model))

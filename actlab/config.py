@@ -25,6 +25,7 @@ OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda")
 OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
 MAX_EPOCHS = 10000
+MAX_PACK = 4096  # models in one stacked network
 MAX_BATCH = 65536
 MAX_BINS = 1000
 MAX_DPI = 600
@@ -71,6 +72,15 @@ class TrainConfig:
     activation_impl: str
     dynamics_subset: int
     probe_every: int = 1  # epochs between two probes of the dynamics subset
+    pack_size: int | str = "auto"  # models per stacked network: auto, or a number >= 1
+    checkpoint_seconds: float = 30.0  # at most this long between two resume states
+
+    def resolved_pack_size(self, device_type: str, models: int) -> int:
+        """``auto``: every model of an architecture in one pack on CUDA, one at a time on
+        the CPU (where stacking brings nothing)."""
+        if self.pack_size == "auto":
+            return max(1, models) if device_type == "cuda" else 1
+        return int(self.pack_size)
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,8 @@ def parse(raw: Any) -> Config:
         activation_impl=t.choice("activation_impl", IMPLS),
         dynamics_subset=t.integer("dynamics_subset", minimum=1),
         probe_every=t.integer("probe_every", minimum=1, maximum=MAX_EPOCHS),
+        pack_size=t.auto_or_integer("pack_size", minimum=1, maximum=MAX_PACK),
+        checkpoint_seconds=t.number("checkpoint_seconds", minimum=0.0),
     )
     t.done()
     train_images = OFFICIAL_TRAIN_IMAGES - data.val_size

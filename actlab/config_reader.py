@@ -70,6 +70,15 @@ class Section:
             raise ConfigError(f"{where}: {value!r} must be <= {maximum}")
         return value
 
+    def auto_or_integer(self, key: str, minimum: int, maximum: int) -> int | str:
+        """``auto``, or an integer in [minimum, maximum]."""
+        where, value = self.get(key)
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {value!r} must be auto or an integer >= {minimum}")
+        return self.integer(key, minimum=minimum, maximum=maximum)
+
     def number(
         self,
         key: str,

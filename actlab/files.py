@@ -126,3 +126,12 @@ def read_model_metrics(name: str) -> ModelMetrics:
         distributions=read_json(paths.distributions(name)),
         weights=load_torch(paths.weight_histograms(name)),
     )
+
+
+def is_trained(name: str, run_key: str) -> bool:
+    """Model ``name`` has a finished result of exactly this run key: its record holds the key
+    and every file train writes for it is there."""
+    record = paths.model_record(name)
+    if not record.exists() or read_record(record).run_key != run_key:
+        return False
+    return all(path.exists() for path in paths.trained_outputs(name))

@@ -55,6 +55,19 @@ def weight_histograms(model: str) -> Path:
     return model_dir(model) / "weight_histograms.pt"
 
 
+def trained_outputs(model: str) -> list[Path]:
+    """Every file train writes for a model (its timing aside)."""
+    return [
+        init_checkpoint(model),
+        best_checkpoint(model),
+        model_record(model),
+        neuron_history(model),
+        weight_histograms(model),
+        curves(model),
+        train(model),
+    ]
+
+
 def curves(model: str) -> Path:
     """One row per epoch; its own directory so that dvc.yaml's top-level plots can name it."""
     return METRICS / "curves" / f"{model}.tsv"

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actlab.config import ModelSpec, TrainConfig
@@ -24,12 +25,40 @@ def stable_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def model_params(spec: ModelSpec, train: TrainConfig, data_meta: Mapping) -> dict[str, Any]:
-    """Everything that defines a trained model, flattened ``train.lr`` style. The data facts
-    come from the prepared data's meta (what it is, not where it was read from)."""
+# How training is scheduled, not what it computes: out of the run key.
+SCHEDULING = ("pack_size", "checkpoint_seconds")
+
+
+# The checkout this code runs from: dvc.yaml and the modules it names lie there.
+CODE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_hash(stage: str = "train", root: Path = CODE_ROOT) -> str:
+    """A hash of the code that decides ``stage``'s outputs: the Python files dvc.yaml lists as
+    its deps (a test keeps that list equal to the modules it imports)."""
+    import yaml
+
+    deps = yaml.safe_load((root / "dvc.yaml").read_text())["stages"][stage]["deps"]
+    names = sorted(d for d in (x if isinstance(x, str) else next(iter(x)) for x in deps))
+    digest = hashlib.sha256()
+    for name in (n for n in names if n.endswith(".py")):
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def model_params(
+    spec: ModelSpec, train: TrainConfig, data_meta: Mapping, *, stacked: bool, code: str
+) -> dict[str, Any]:
+    """Everything that defines a trained model, flattened ``train.lr`` style: its spec, the
+    training settings that change its numbers (``stacked``: trained in a pack, whose kernels
+    differ from a network's alone), the hash of the code that trains it, and the data facts
+    from the prepared data's meta (what it is, not where it was read from)."""
     params = {f"model.{k}": v for k, v in spec.to_dict().items() if k != "activation_options"}
     params.update({f"activation.{k}": v for k, v in spec.options.items()})
-    params.update({f"train.{k}": v for k, v in dataclasses.asdict(train).items()})
+    train_params = dataclasses.asdict(train)
+    params.update({f"train.{k}": v for k, v in train_params.items() if k not in SCHEDULING})
+    params["train.stacked"] = stacked
+    params["code.train"] = code
     norm = data_meta["normalization"]
     params.update(
         {

@@ -1,11 +1,12 @@
-"""Stage ``dead_neurons@<model>``: dead, nearly dead and saturated neurons at init and after
-training (``actlab.probes.neurons`` defines them), their dynamics over the probed epochs,
+"""Stage ``dead_neurons``: dead, nearly dead and saturated neurons of every model at init and
+after training (``actlab.probes.neurons`` defines them), their dynamics over the probed epochs,
 gradient flow at init and activation distributions after training.
 
 Writes ``metrics/dead_neurons/<model>.json`` (counts), ``metrics/dead_dynamics/<model>.tsv``
 (per probed epoch) and ``metrics/distributions/<model>.json`` (per-layer histograms for the
-plot stage); logs all to the model's run. Reads only ``probes.*`` (and the device): editing a
-probe setting never retrains.
+plot stage); logs all to each model's run. Reads only ``probes.*`` (and the device): editing a
+probe setting never retrains. One process for every model, the data loaded once; every model
+is measured again on each rerun (two passes over the training images each).
 """
 
 from __future__ import annotations
@@ -17,32 +18,41 @@ from actlab import cli
 log = logging.getLogger("dead_neurons")
 
 
-def _main(model_name: str) -> None:
-    # Imported here, not at the top: `--help` and argument errors answer without torch.
-    from actlab import files, paths
-    from actlab.model import mlp, trained
+def _main() -> None:
+    # Imported here, not at the top: `--help` answers without torch.
+    from tqdm import tqdm
+
+    from actlab import config, files, interrupt, paths
+    from actlab.data import datasets
+    from actlab.model import mlp
     from actlab.probes import census
     from actlab.tracking import report
+    from actlab.training import device
     from actlab.training.state import NeuronHistory
 
-    m = trained.open_trained(model_name)
-    pc = m.cfg.probes
-    init = mlp.load(paths.init_checkpoint(model_name), m.device)
-    best = mlp.load(paths.best_checkpoint(model_name), m.device)
-    result, distributions = census.measure(init, best, m.splits.x_train, m.splits.y_train, pc)
-    history = NeuronHistory.from_dict(files.load_torch(paths.neuron_history(model_name)))
-    rows = census.dynamics(history, pc.saturation_eps)
+    cfg = config.load()
+    pc = cfg.probes
+    dev = device.resolve(cfg.train.device)
+    splits = datasets.load_prepared(dev)
+    for name in tqdm(cfg.model_names(), desc="dead_neurons", unit="model", disable=None):
+        record = files.read_record(paths.model_record(name))
+        init = mlp.load(paths.init_checkpoint(name), dev)
+        best = mlp.load(paths.best_checkpoint(name), dev)
+        result, distributions = census.measure(init, best, splits.x_train, splits.y_train, pc)
+        history = NeuronHistory.from_dict(files.load_torch(paths.neuron_history(name)))
+        rows = census.dynamics(history, pc.saturation_eps)
 
-    files.write_json(paths.dead_neurons(model_name), result)
-    files.write_tsv(paths.dead_dynamics(model_name), rows)
-    files.write_json(paths.distributions(model_name), distributions, indent=None)
-    report.log_dead_neurons(m.cfg.mlflow.experiment, m.record, result, rows)
-    dead = result["init"]["dead"]["per_layer"], result["trained"]["dead"]["per_layer"]
-    log.info("%s: dead neurons per layer at init %s, after training %s", model_name, *dead)
+        files.write_json(paths.dead_neurons(name), result)
+        files.write_tsv(paths.dead_dynamics(name), rows)
+        files.write_json(paths.distributions(name), distributions, indent=None)
+        report.log_dead_neurons(cfg.mlflow.experiment, record, result, rows)
+        dead = result["init"]["dead"]["per_layer"], result["trained"]["dead"]["per_layer"]
+        log.info("%s: dead neurons per layer at init %s, after training %s", name, *dead)
+        interrupt.check()
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.model_main(__doc__, _main, argv)
+    return cli.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

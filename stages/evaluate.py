@@ -1,5 +1,9 @@
-"""Stage ``evaluate@<model>``: test loss, accuracy, per-class accuracy and confusion matrix
-of the best checkpoint -> ``metrics/evaluate/<model>.json`` and the model's MLflow run."""
+"""Stage ``evaluate``: test loss, accuracy, per-class accuracy and confusion matrix of every
+model's best checkpoint -> ``metrics/evaluate/<model>.json`` and each model's MLflow run.
+
+One process for every model of the matrix, the test set loaded once on the device; a model
+takes one forward pass over the 10 000 test images, so all are evaluated on each rerun.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,31 @@ from actlab import cli
 log = logging.getLogger("evaluate")
 
 
-def _main(model_name: str) -> None:
-    # Imported here, not at the top: `--help` and argument errors answer without torch.
-    from actlab import files, paths
-    from actlab.model import evaluation, mlp, trained
-    from actlab.tracking import report
+def _main() -> None:
+    # Imported here, not at the top: `--help` answers without torch.
+    from tqdm import tqdm
 
-    m = trained.open_trained(model_name)
-    net = mlp.load(paths.best_checkpoint(model_name), m.device)
-    result = evaluation.evaluate(net, m.splits.x_test, m.splits.y_test, m.splits.meta["classes"])
-    files.write_json(paths.evaluate(model_name), result)
-    report.log_evaluation(m.cfg.mlflow.experiment, m.record, result)
-    log.info(
-        "%s: test accuracy %.4f, loss %.4f", model_name, result["test_acc"], result["test_loss"]
-    )
+    from actlab import config, files, interrupt, paths
+    from actlab.data import datasets
+    from actlab.model import evaluation, mlp
+    from actlab.tracking import report
+    from actlab.training import device
+
+    cfg = config.load()
+    dev = device.resolve(cfg.train.device)
+    splits = datasets.load_prepared(dev)
+    for name in tqdm(cfg.model_names(), desc="evaluate", unit="model", disable=None):
+        record = files.read_record(paths.model_record(name))
+        net = mlp.load(paths.best_checkpoint(name), dev)
+        result = evaluation.evaluate(net, splits.x_test, splits.y_test, splits.meta["classes"])
+        files.write_json(paths.evaluate(name), result)
+        report.log_evaluation(cfg.mlflow.experiment, record, result)
+        log.info("%s: test accuracy %.4f, loss %.4f", name, result["test_acc"], result["test_loss"])
+        interrupt.check()
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.model_main(__doc__, _main, argv)
+    return cli.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

@@ -215,9 +215,9 @@ def params_read(tmp_path_factory):
     runs = [
         ("check_params", check_params, []),
         ("prepare", prepare, []),
-        ("train", train, [model]),
-        ("evaluate", evaluate, [model]),
-        ("dead_neurons", dead_neurons, [model]),
+        ("train", train, []),
+        ("evaluate", evaluate, []),
+        ("dead_neurons", dead_neurons, []),
         ("plot", plot, []),
     ]
     try:

@@ -9,19 +9,33 @@ import torch
 from actlab.model.mlp import MLP
 from actlab.probes.layers import fixed_histogram
 
+# A layer's weight matrix and its current gradient (None before the first backward pass).
+Layer = tuple[torch.Tensor, "torch.Tensor | None"]
+
+
+def first_and_last(net: MLP) -> tuple[Layer, Layer]:
+    """The weights and gradients of the first and last Linear layer of ``net``."""
+    linears = net.linears()
+    return tuple((lin.weight.detach(), lin.weight.grad) for lin in (linears[0], linears[-1]))
+
+
+def weight_stats_tensors(layers: tuple[Layer, Layer]) -> dict[str, torch.Tensor]:
+    """Mean and std of the weights, mean |g| and std of their gradients, as 0-d tensors on the
+    weights' device (no wait for it)."""
+    stats = {}
+    for label, (w, g) in zip(("first", "last"), layers, strict=True):
+        stats[f"weights/{label}/mean"] = w.mean()
+        stats[f"weights/{label}/std"] = w.std()
+        if g is not None:
+            g = g.detach()
+            stats[f"grads/{label}/mean_abs"] = g.abs().mean()
+            stats[f"grads/{label}/std"] = g.std()
+    return stats
+
 
 def weight_stats(net: MLP) -> dict[str, float]:
     """Weights and their current gradients of the first and last Linear layer."""
-    stats = {}
-    linears = net.linears()
-    for label, linear in (("first", linears[0]), ("last", linears[-1])):
-        w = linear.weight.detach()
-        stats[f"weights/{label}/mean"] = w.mean()
-        stats[f"weights/{label}/std"] = w.std()
-        if linear.weight.grad is not None:
-            g = linear.weight.grad.detach()
-            stats[f"grads/{label}/mean_abs"] = g.abs().mean()
-            stats[f"grads/{label}/std"] = g.std()
+    stats = weight_stats_tensors(first_and_last(net))
     values = torch.stack(list(stats.values())).tolist()  # one copy to the host, not eight
     return dict(zip(stats, values, strict=True))
 
@@ -40,23 +54,22 @@ class WeightHistograms:
 
     LAYERS = ("first", "last")
 
-    def __init__(self, net: MLP) -> None:
-        linears = net.linears()
+    def __init__(self, net: MLP | tuple[Layer, Layer]) -> None:
+        layers = first_and_last(net) if isinstance(net, MLP) else net
         self.edges: dict[str, torch.Tensor] = {}
-        for label, linear in zip(self.LAYERS, (linears[0], linears[-1]), strict=True):
-            r = WEIGHT_RANGE_OF_INIT * max(float(linear.weight.detach().abs().max()), 1e-12)
+        for label, (w, _) in zip(self.LAYERS, layers, strict=True):
+            r = WEIGHT_RANGE_OF_INIT * max(float(w.abs().max()), 1e-12)
             self.edges[f"{label}/weights"] = torch.linspace(-r, r, WEIGHT_BINS + 1)
             self.edges[f"{label}/grads_log10"] = torch.linspace(*GRAD_LOG10_RANGE, WEIGHT_BINS + 1)
         self.counts: dict[str, list[torch.Tensor]] = {key: [] for key in self.edges}
 
-    def record(self, net: MLP) -> None:
+    def record(self, net: MLP | tuple[Layer, Layer]) -> None:
         """Add this epoch's row (on the device: no wait for it)."""
-        linears = net.linears()
-        for label, linear in zip(self.LAYERS, (linears[0], linears[-1]), strict=True):
-            self._add(f"{label}/weights", linear.weight.detach())
-            if linear.weight.grad is not None:
-                g = linear.weight.grad.detach().abs()
-                self._add(f"{label}/grads_log10", torch.log10(g.clamp_min(1e-30)))
+        layers = first_and_last(net) if isinstance(net, MLP) else net
+        for label, (w, g) in zip(self.LAYERS, layers, strict=True):
+            self._add(f"{label}/weights", w)
+            if g is not None:
+                self._add(f"{label}/grads_log10", torch.log10(g.detach().abs().clamp_min(1e-30)))
 
     def _add(self, key: str, values: torch.Tensor) -> None:
         lo, hi = float(self.edges[key][0]), float(self.edges[key][-1])

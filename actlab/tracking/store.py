@@ -228,17 +228,17 @@ def finish(run_id: str, status: str = "FINISHED") -> None:
 
 
 @contextmanager
-def guard(run_id: str) -> Iterator[None]:
-    """Whatever ends the block early closes the run: a stop request (``actlab.interrupt``) or
-    Ctrl-C as KILLED, an error as FAILED. (A ``kill -9`` cannot be caught: the next training
-    of the key closes that run.)"""
+def guard(runs: str | Mapping[str, str]) -> Iterator[None]:
+    """Whatever ends the block early closes the run (or every run still in the ``runs``
+    mapping then: name -> run id): a stop request (``actlab.interrupt``) or Ctrl-C as KILLED,
+    an error as FAILED. (A ``kill -9`` cannot be caught: the next training of the key closes
+    that run.)"""
     try:
         yield
-    except (KeyboardInterrupt, Terminated):
-        finish(run_id, "KILLED")
-        raise
-    except BaseException:
-        finish(run_id, "FAILED")
+    except BaseException as err:
+        status = "KILLED" if isinstance(err, (KeyboardInterrupt, Terminated)) else "FAILED"
+        for run_id in [runs] if isinstance(runs, str) else list(runs.values()):
+            finish(run_id, status)
         raise
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from actlab import interrupt
 from actlab.config import ModelSpec, TrainConfig
@@ -147,15 +145,7 @@ def train_model(
         first_epoch, earlier_seconds = resume.epoch + 1, resume.seconds
         log.info("%s: resuming after epoch %d", spec.name, resume.epoch)
     start = time.perf_counter() - earlier_seconds
-    bar = tqdm(
-        range(first_epoch, tc.max_epochs + 1),
-        desc=spec.name,
-        unit="epoch",
-        leave=False,
-        disable=None,
-        file=sys.stderr,
-    )
-    for epoch in bar:
+    for epoch in range(first_epoch, tc.max_epochs + 1):
         epoch_start = time.perf_counter()
         order = torch.randperm(len(x), generator=generator).to(dev)
         loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
@@ -182,15 +172,6 @@ def train_model(
             diverged = epoch
             log.warning("%s: training loss not finite at epoch %d: diverged", spec.name, epoch)
             break
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val_acc:.4f}")
-        if bar.disable:  # no TTY for a bar: one log line per epoch instead
-            log.info(
-                "%s epoch %d: train loss %.4f, val acc %.4f",
-                spec.name,
-                epoch,
-                row["train_loss"],
-                val_acc,
-            )
         if improved:
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(net.state_dict())
@@ -221,7 +202,6 @@ def train_model(
                 )
             )
         interrupt.check()  # a safe point: the state to resume from is saved
-    bar.close()
     return TrainResult(
         init_state,
         best_state,

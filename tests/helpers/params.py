@@ -55,6 +55,8 @@ _REFERENCE: dict[str, Any] = {
         "activation_impl": "fused",
         "dynamics_subset": 10000,
         "probe_every": 1,
+        "pack_size": "auto",
+        "checkpoint_seconds": 30,
     },
     "probes": {
         "saturation_eps": 1e-3,

@@ -1,0 +1,457 @@
+"""Packs: the models of one architecture trained together as one stacked network.
+
+The weights of M MLPs with the same hidden widths are stacked (``[M, in, out]`` per layer),
+so a training step is one batched GEMM per layer for all of them (``torch.baddbmm``), not M
+launch-bound loops. Each model keeps everything it has alone: its seeded initial weights (built
+by ``mlp.build``, as a model trained alone), its activation and options and implementation, its
+own batch order (its seed's generator), its optimiser state, early stopping, best checkpoint,
+divergence handling, neuron snapshots and weight histograms. A model that stops is taken out
+of the stack (with its optimiser state), so it no longer changes and the others go on.
+
+Pure work, like ``loop``: tensors in, one ``TrainResult`` per model out; ``on_epoch``,
+``save_state`` and ``on_done`` let the stage log, checkpoint and write as it goes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from actlab import interrupt
+from actlab.config import ModelSpec, TrainConfig
+from actlab.data import datasets
+from actlab.errors import ConfigError
+from actlab.model import mlp
+from actlab.model.activations import Activation
+from actlab.probes import weights
+from actlab.probes.neurons import NeuronExtremes
+from actlab.training.loop import EXTREMES_BATCH, TrainResult
+from actlab.training.state import NeuronHistory, ResumeState
+
+VALIDATION_BATCH = 4096  # images per stacked forward of the validation pass
+
+
+def _activation_key(act: Activation) -> tuple:
+    return (type(act).__name__, act.impl, tuple(sorted(act.options().items())))
+
+
+class Stack(torch.nn.Module):
+    """M MLPs of the same widths as one network: per layer, weights ``[M, in, out]`` and
+    biases ``[M, 1, out]``; the activations apply to runs of consecutive models that share
+    one (so the models of a pack are ordered by activation)."""
+
+    def __init__(self, nets: list[mlp.MLP]) -> None:
+        super().__init__()
+        self.weights = torch.nn.ParameterList()
+        self.biases = torch.nn.ParameterList()
+        for layer in zip(*(net.linears() for net in nets), strict=True):
+            w = torch.stack([lin.weight.detach().t() for lin in layer]).contiguous()
+            b = torch.stack([lin.bias.detach() for lin in layer]).unsqueeze(1).contiguous()
+            self.weights.append(torch.nn.Parameter(w))
+            self.biases.append(torch.nn.Parameter(b))
+        # per hidden layer: (start, stop, activation) runs over the models
+        self.runs: list[list[tuple[int, int, Activation]]] = []
+        for i in range(len(self.weights) - 1):
+            acts = [net.hidden()[i][1] for net in nets]
+            runs: list[tuple[int, int, Activation]] = []
+            for m, act in enumerate(acts):
+                if runs and _activation_key(runs[-1][2]) == _activation_key(act):
+                    runs[-1] = (runs[-1][0], m + 1, runs[-1][2])
+                else:
+                    runs.append((m, m + 1, act))
+            self.runs.append(runs)
+
+    @property
+    def size(self) -> int:
+        return self.weights[0].shape[0]
+
+    def _activate(self, i: int, z: torch.Tensor, derivative: bool = False) -> torch.Tensor:
+        runs = self.runs[i]
+        if len(runs) == 1:
+            act = runs[0][2]
+            return act.derivative(z) if derivative else act(z)
+        parts = [(act.derivative if derivative else act)(z[a:b]) for a, b, act in runs]
+        return torch.cat(parts)
+
+    def layers(self, x: torch.Tensor):
+        """Yield (z, h) per hidden layer, then the logits; ``x`` is ``[M, B, 784]`` or one
+        ``[B, 784]`` batch that every model sees."""
+        h = x.expand(self.size, *x.shape) if x.dim() == 2 else x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = torch.baddbmm(b, h, w)
+            if i == last:
+                yield z, None
+                return
+            h = self._activate(i, z)
+            yield z, h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        *_, (logits, _) = self.layers(x)
+        return logits
+
+    def state_dict_of(self, m: int) -> dict[str, torch.Tensor]:
+        """Model ``m``'s weights as ``mlp.MLP`` names them (on the device, copied)."""
+        state = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            state[f"layers.{2 * i}.weight"] = w.detach()[m].t().contiguous()
+            state[f"layers.{2 * i}.bias"] = b.detach()[m, 0].clone()
+        return state
+
+    def first_and_last(self, m: int) -> tuple[weights.Layer, weights.Layer]:
+        def layer(i: int) -> weights.Layer:
+            p = self.weights[i]
+            return p.detach()[m].t(), None if p.grad is None else p.grad[m].t()
+
+        return layer(0), layer(len(self.weights) - 1)
+
+
+@dataclass
+class Member:
+    """One model of a pack and everything it keeps alone."""
+
+    spec: ModelSpec
+    init_state: dict
+    generator: torch.Generator
+    histograms: weights.WeightHistograms
+    snapshots: list[NeuronExtremes]
+    probe_epochs: list[int] = field(default_factory=lambda: [0])
+    history: list[dict] = field(default_factory=list)
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    best_state: dict = field(default_factory=dict)
+    epoch: int = 0  # the last epoch done
+    seconds: float = 0.0
+    diverged: int | None = None
+    optimizer: list[dict] = field(default_factory=list)  # its slices of the optimiser state
+
+    def result(self, subset_size: int) -> TrainResult:
+        return TrainResult(
+            self.init_state,
+            {k: v.cpu() for k, v in self.best_state.items()},
+            self.history,
+            self.best_epoch,
+            NeuronHistory.of(self.snapshots, self.probe_epochs, subset_size),
+            self.histograms.state(),
+            self.seconds,
+            self.diverged,
+        )
+
+
+def _optimizer(tc: TrainConfig, stack: Stack) -> torch.optim.Optimizer:
+    # One tensor per layer for all models: the update is elementwise, so each model's slice
+    # is updated as it would be alone. foreach, not fused: the fused CPU kernel treats the
+    # tail of a tensor apart from its body, which would tie a model's bits to its position.
+    params = [*stack.weights, *stack.biases]
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(params, lr=tc.lr, foreach=True)
+    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, foreach=True)
+
+
+def _slices(optimizer: torch.optim.Optimizer, params: list, m: int) -> list[dict]:
+    """Model ``m``'s slice of the optimiser state, per parameter (copies)."""
+    out = []
+    for p in params:
+        state = optimizer.state.get(p, {})
+        out.append(
+            {k: (v[m].clone() if torch.is_tensor(v) and v.dim() else v) for k, v in state.items()}
+        )
+    return out
+
+
+def _restack(optimizer: torch.optim.Optimizer, params: list, members: list[Member]) -> None:
+    """Set the optimiser state of the stacked ``params`` from the members' slices (none for
+    models that start: their state starts empty, as alone)."""
+    if not members[0].optimizer:
+        return
+    for j, p in enumerate(params):
+        slices = [mb.optimizer[j] for mb in members]
+        if not slices[0]:
+            continue
+        state = {}
+        for k, v in slices[0].items():
+            if torch.is_tensor(v) and v.dim():
+                state[k] = torch.stack([s[k] for s in slices]).to(p.device)
+            else:
+                state[k] = v.clone() if torch.is_tensor(v) else v
+        optimizer.state[p] = state
+
+
+def start(spec: ModelSpec, tc: TrainConfig, dev: torch.device) -> tuple[mlp.MLP, Member]:
+    """A model as it starts: built and seeded exactly as a model trained alone."""
+    net = mlp.build(spec, tc.activation_impl).to(dev)
+    init_state = copy.deepcopy(net.state_dict())
+    member = Member(
+        spec,
+        init_state,
+        torch.Generator().manual_seed(spec.seed),
+        weights.WeightHistograms(net),
+        snapshots=[],
+        best_state=init_state,
+    )
+    member.histograms.record(net)  # epoch 0: the initial weights
+    return net, member
+
+
+def resume(
+    spec: ModelSpec, tc: TrainConfig, dev: torch.device, state: ResumeState
+) -> tuple[mlp.MLP, Member]:
+    """A model continued from its resume state."""
+    net, member = start(spec, tc, dev)
+    net.load_state_dict(state.net)
+    member.generator.set_state(state.generator)
+    member.histograms.load(state.weight_histograms)
+    member.snapshots, member.probe_epochs = state.snapshots, state.probe_epochs
+    member.history, member.epoch, member.seconds = state.history, state.epoch, state.seconds
+    member.best_acc, member.best_epoch = state.best_acc, state.best_epoch
+    member.best_state = {k: v.to(dev) for k, v in state.best_state.items()}
+    member.optimizer = [
+        {k: (v.to(dev) if torch.is_tensor(v) and v.dim() else v) for k, v in s.items()}
+        for s in state.optimizer["slices"]
+    ]
+    return net, member
+
+
+@torch.no_grad()
+def _snapshot(stack: Stack, subset: torch.Tensor) -> list[NeuronExtremes]:
+    """Every model's neuron snapshot on ``subset``, all models in each stacked forward."""
+    was_training = stack.training
+    stack.eval()
+    widths = [w.shape[2] for w in stack.weights[:-1]]
+    max_out = [torch.zeros(stack.size, n, device=subset.device) for n in widths]
+    max_der = [torch.zeros(stack.size, n, device=subset.device) for n in widths]
+    for start_ in range(0, len(subset), EXTREMES_BATCH):
+        for i, (z, h) in enumerate(stack.layers(subset[start_ : start_ + EXTREMES_BATCH])):
+            if h is None:
+                break
+            torch.maximum(max_out[i], h.abs().amax(1), out=max_out[i])
+            der = stack._activate(i, z, derivative=True)
+            torch.maximum(max_der[i], der.abs().amax(1), out=max_der[i])
+    stack.train(was_training)
+    snapshots = []
+    for m in range(stack.size):
+        scale = [act.max_abs_derivative() for run in stack.runs for a, b, act in run if a <= m < b]
+        snapshots.append(
+            NeuronExtremes(
+                [t[m] for t in max_out], [t[m] / s for t, s in zip(max_der, scale, strict=True)]
+            )
+        )
+    return snapshots
+
+
+@torch.no_grad()
+def _validate(stack: Stack, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per model: mean cross-entropy and accuracy on (x, y), as tensors on the device."""
+    stack.eval()
+    loss = torch.zeros(stack.size, device=x.device, dtype=torch.float64)
+    correct = torch.zeros(stack.size, device=x.device, dtype=torch.long)
+    for s in range(0, len(x), VALIDATION_BATCH):
+        logits, targets = stack(x[s : s + VALIDATION_BATCH]), y[s : s + VALIDATION_BATCH]
+        flat = F.cross_entropy(
+            logits.flatten(0, 1), targets.repeat(stack.size), reduction="none"
+        ).view(stack.size, -1)
+        loss += flat.sum(1)
+        correct += (logits.argmax(2) == targets).sum(1)
+    stack.train()
+    return loss / len(x), correct.double() / len(x)
+
+
+def train_pack(
+    tc: TrainConfig,
+    specs: list[ModelSpec],
+    splits: datasets.Splits,
+    dev: torch.device,
+    *,
+    resumed: dict[str, ResumeState] | None = None,
+    on_epoch: Callable[[str, dict], None] = lambda name, row: None,
+    save_state: Callable[[dict[str, ResumeState]], None] | None = None,
+    on_done: Callable[[str, TrainResult], None] = lambda name, result: None,
+    on_progress: Callable[[int], None] = lambda epoch: None,
+) -> dict[str, TrainResult]:
+    """Train ``specs`` (same hidden widths) as one stack until each stops.
+
+    ``on_epoch(name, row)`` gets each model's epoch row; ``on_done(name, result)`` each model's
+    result when it stops; ``save_state`` the resume state of every model still training after
+    an epoch (the stage decides whether to write it); a stop request is raised right after.
+    """
+    if len({s.hidden_sizes for s in specs}) != 1:
+        raise ValueError("a pack holds models of one architecture (the same hidden widths)")
+    resumed = resumed or {}
+    x, y = splits.x_train, splits.y_train
+    subset = x[: tc.dynamics_subset]
+    n_batches = len(x) // tc.batch_size
+    if n_batches == 0:
+        raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
+    # Consecutive runs of one activation: a stacked layer applies each in one call.
+    specs = sorted(specs, key=lambda s: (s.activation, sorted(s.options.items())))
+    nets, members = [], []
+    for spec in specs:
+        if spec.name in resumed:
+            net, member = resume(spec, tc, dev, resumed[spec.name])
+        else:
+            net, member = start(spec, tc, dev)
+        nets.append(net)
+        members.append(member)
+    stack = Stack(nets)
+    del nets
+    fresh = [m for m, mb in enumerate(members) if not mb.snapshots]
+    if fresh:
+        snapshots = _snapshot(stack, subset)
+        for m in fresh:
+            members[m].snapshots = [snapshots[m]]
+    params = [*stack.weights, *stack.biases]
+    optimizer = _optimizer(tc, stack)
+    _restack(optimizer, params, members)
+    results: dict[str, TrainResult] = {}
+    while members:
+        epoch_start = time.perf_counter()
+        size = stack.size
+        orders = torch.stack([torch.randperm(len(x), generator=mb.generator) for mb in members]).to(
+            dev
+        )
+        loss_sum = torch.zeros(size, device=dev)
+        correct = torch.zeros(size, device=dev, dtype=torch.long)
+        stack.train()
+        for b in range(n_batches):
+            idx = orders[:, b * tc.batch_size : (b + 1) * tc.batch_size].reshape(-1)
+            targets = y.index_select(0, idx).view(size, -1)
+            logits = stack(x.index_select(0, idx).view(size, tc.batch_size, -1))
+            losses = (
+                F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+                .view(size, -1)
+                .mean(1)
+            )
+            optimizer.zero_grad()
+            losses.sum().backward()
+            optimizer.step()
+            loss_sum += losses.detach()
+            correct += (logits.detach().argmax(2) == targets).sum(1)
+        val_loss, val_acc = _validate(stack, splits.x_val, splits.y_val)
+        stats = [weights.weight_stats_tensors(stack.first_and_last(m)) for m in range(size)]
+        for m, mb in enumerate(members):
+            mb.histograms.record(stack.first_and_last(m))
+        # One copy to the host per epoch for every model's numbers.
+        numbers = torch.cat(
+            [
+                (loss_sum / n_batches).double(),
+                correct.double() / (n_batches * tc.batch_size),
+                val_loss,
+                val_acc,
+                *[torch.stack(list(s.values())).double() for s in stats],
+            ]
+        ).tolist()
+        rows = []
+        for m, mb in enumerate(members):
+            mb.epoch += 1
+            k = len(stats[m])
+            values = numbers[4 * size + m * k : 4 * size + (m + 1) * k]
+            rows.append(
+                {
+                    "epoch": mb.epoch,
+                    "train_loss": numbers[m],
+                    "train_acc": numbers[size + m],
+                    "val_loss": numbers[2 * size + m],
+                    "val_acc": numbers[3 * size + m],
+                    **dict(zip(stats[m], values, strict=True)),
+                }
+            )
+        stopping = []
+        probe = False
+        for m, (mb, row) in enumerate(zip(members, rows, strict=True)):
+            mb.history.append(row)
+            finite, improved = math.isfinite(row["train_loss"]), row["val_acc"] > mb.best_acc
+            early_stop = not improved and mb.epoch - mb.best_epoch >= tc.patience
+            last = not finite or early_stop or mb.epoch == tc.max_epochs
+            if last or mb.epoch % tc.probe_every == 0:
+                probe = True
+            if not finite:
+                mb.diverged = mb.epoch
+            elif improved:
+                mb.best_acc, mb.best_epoch = row["val_acc"], mb.epoch
+                mb.best_state = stack.state_dict_of(m)
+            if last:
+                stopping.append(m)
+        if probe:
+            snapshots = _snapshot(stack, subset)
+            for m, mb in enumerate(members):
+                last = m in stopping
+                if last or mb.epoch % tc.probe_every == 0:
+                    mb.snapshots.append(snapshots[m])
+                    mb.probe_epochs.append(mb.epoch)
+        seconds = time.perf_counter() - epoch_start
+        for mb, row in zip(members, rows, strict=True):
+            mb.seconds += seconds / size  # the pack's epoch, shared
+            on_epoch(mb.spec.name, {**row, "epoch_seconds": seconds})
+        on_progress(max(mb.epoch for mb in members))
+        if stopping:
+            keep = [m for m in range(size) if m not in stopping]
+            for m in stopping:
+                mb = members[m]
+                results[mb.spec.name] = mb.result(len(subset))
+                on_done(mb.spec.name, results[mb.spec.name])
+            if not keep:
+                break
+            for m in keep:
+                members[m].optimizer = _slices(optimizer, params, m)
+            members = [members[m] for m in keep]
+            stack = _take(stack, keep)
+            params = [*stack.weights, *stack.biases]
+            optimizer = _optimizer(tc, stack)
+            _restack(optimizer, params, members)
+        if save_state is not None:
+            save_state(
+                {
+                    mb.spec.name: _resume_state(mb, stack, optimizer, m)
+                    for m, mb in enumerate(members)
+                }
+            )
+        interrupt.check()  # a safe point: the states to resume from are saved
+    return results
+
+
+def _take(stack: Stack, keep: list[int]) -> Stack:
+    """The stack of the models ``keep`` (weights copied, runs of activations recomputed)."""
+    new = copy.copy(stack)
+    torch.nn.Module.__init__(new)
+    new.weights = torch.nn.ParameterList(
+        torch.nn.Parameter(w.detach()[keep].contiguous()) for w in stack.weights
+    )
+    new.biases = torch.nn.ParameterList(
+        torch.nn.Parameter(b.detach()[keep].contiguous()) for b in stack.biases
+    )
+    new.runs = []
+    for runs in stack.runs:
+        acts = [act for a, b, act in runs for _ in range(a, b)]
+        kept = [acts[m] for m in keep]
+        out: list[tuple[int, int, Activation]] = []
+        for m, act in enumerate(kept):
+            if out and _activation_key(out[-1][2]) == _activation_key(act):
+                out[-1] = (out[-1][0], m + 1, out[-1][2])
+            else:
+                out.append((m, m + 1, act))
+        new.runs.append(out)
+    return new
+
+
+def _resume_state(mb: Member, stack: Stack, optimizer, m: int) -> ResumeState:
+    params = [*stack.weights, *stack.biases]
+    return ResumeState(
+        mb.epoch,
+        stack.state_dict_of(m),
+        {"slices": _slices(optimizer, params, m)},
+        mb.generator.get_state(),
+        mb.history,
+        mb.best_acc,
+        mb.best_epoch,
+        mb.best_state,
+        mb.snapshots,
+        mb.probe_epochs,
+        mb.histograms.state(),
+        mb.seconds,
+    )
