@@ -14,7 +14,10 @@ Everything is measured in one run of this script, on one machine, and printed as
 4. a stage process from launch to its first real work: ``python -m stages.evaluate --help``
    and ``check_params`` on the default params;
 5. a no-op ``dvc repro`` of the workspace (only meaningful when up to date);
-6. peak memory (``ru_maxrss``) of a training process on the full data.
+6. peak memory (``ru_maxrss``) of a training process on the full data;
+8. packs (``actlab.training.pack``) of 1, 3, 21 and 42 base and deep networks: the time of
+   one step for all, per model step, and the model steps per second against a single
+   model's step (``loop.train_epoch``) timed back to back in the same rounds.
 
 The whole pipeline against the sum of its training loops (7) comes from a real
 ``dvc repro``: ``--pipeline-log`` reads the wall time that ``make repro`` printed and sums
@@ -47,7 +50,7 @@ from actlab.data import datasets
 from actlab.model import mlp
 from actlab.model.registry import ACTIVATIONS
 from actlab.probes import weights
-from actlab.training import device, loop
+from actlab.training import device, loop, pack
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = (512, 256, 256, 128)
@@ -55,9 +58,51 @@ OPTIONS = {"leakyrelu": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
 TRAIN = TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference's
 
 
-def network(activation: str, dev: torch.device, impl: str = "fused") -> mlp.MLP:
+DEEP = (256,) * 5 + (128,) * 5
+PACK_SIZES = (1, 3, 21, 42)
+
+
+def spec(activation: str, hidden=BASE, seed: int = 42) -> ModelSpec:
     options = tuple(OPTIONS.get(activation, {}).items())
-    return mlp.build(ModelSpec("bench", activation, options, "base", BASE, 42), impl).to(dev)
+    return ModelSpec(f"{activation}-bench-{seed}", activation, options, "bench", hidden, seed)
+
+
+def network(activation: str, dev: torch.device, impl: str = "fused", hidden=BASE) -> mlp.MLP:
+    return mlp.build(spec(activation, hidden), impl).to(dev)
+
+
+def pack_epochs(hidden, size: int, splits: datasets.Splits, batches: int, dev):
+    """A single model's epoch (``loop.train_epoch``) and a pack of ``size`` models' epoch
+    (``pack.train_epoch``: every model one step per batch), each ``batches`` steps long; the
+    pack's models cycle through the activations, each with its own seed and batch order."""
+    x, y = splits.x_train, splits.y_train
+    net = network("relu", dev, hidden=hidden)
+    optimizer = loop.make_optimizer(TRAIN, net.parameters())
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: batches * 256]
+    single = (lambda o: lambda: loop.train_epoch(net, optimizer, x, y, o, 256))(order.to(dev))
+    names = list(ACTIVATIONS)
+    specs = [spec(names[m % len(names)], hidden, seed=42 + m) for m in range(size)]
+    stack = pack.Stack([pack.start(s, TRAIN, dev)[0] for s in specs])
+    stacked = pack.make_optimizer(TRAIN, stack)
+    g = torch.Generator().manual_seed(1)
+    orders = torch.stack([torch.randperm(len(x), generator=g)[: batches * 256] for _ in specs])
+    orders = orders.to(dev)
+    return single, lambda: pack.train_epoch(stack, stacked, x, y, orders, 256)
+
+
+def pack_section(splits: datasets.Splits, batches: int, dev, repeats: int) -> None:
+    """8. model steps per second in packs against a single model's step, in the same run."""
+    for arch, hidden in (("base", BASE), ("deep", DEEP)):
+        for size in PACK_SIZES:
+            single, packed = pack_epochs(hidden, size, splits, batches, dev)
+            ratio, pack_s, single_s = paired_ratio(packed, single, dev, repeats)
+            per_model = pack_s / batches / size
+            print(
+                f"8. pack of {size:2d} {arch}: step {1000 * pack_s / batches:6.2f} ms for all, "
+                f"{1000 * per_model:6.3f} ms per model step ({1 / per_model:7.0f} model steps/s)"
+                f"; a single model's step {1000 * single_s / batches:6.2f} ms: "
+                f"{size / ratio:5.1f}x the model steps/s"
+            )
 
 
 def tutorial_samples_per_s(batches: int) -> float:
@@ -188,12 +233,13 @@ def peak_memory_mb() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
         params["train"]["max_epochs"] = 2
+        params["models"] = {"activations": ["relu"], "architectures": ["base"], "seeds": [42]}
         (Path(tmp) / "params.yaml").write_text(yaml.safe_dump(params))
         (Path(tmp) / "data").mkdir()
         (Path(tmp) / "data" / "prepared").symlink_to(ROOT / paths.PREPARED)
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "stages.train", "relu-base-42"],
+            [sys.executable, "-m", "stages.train"],
             cwd=tmp,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -229,6 +275,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=195, help="batches timed (195: an epoch)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pipeline-log", type=Path, help="/usr/bin/time -v output of make repro")
+    parser.add_argument(
+        "--only-packs", action="store_true", help="time the packs (8.) and nothing else"
+    )
     args = parser.parse_args()
     dev = device.resolve(args.device)
     device.make_deterministic(dev)
@@ -238,6 +287,9 @@ def main() -> None:
         f"batch 256, network 784-{'-'.join(map(str, BASE))}-10"
     )
 
+    if args.only_packs:
+        pack_section(splits, args.batches, dev, args.repeats)
+        return
     tutorial = tutorial_samples_per_s(args.batches)
     print(f"1. tutorials' loop (DataLoader, ToTensor, Normalize): {tutorial:8.0f} samples/s (CPU)")
     gemm = gemm_step(256, dev)
@@ -281,6 +333,7 @@ def main() -> None:
     else:
         print(f"5. no-op dvc repro: {seconds:.2f} s")
     print(f"7. peak memory of a training process: {peak_memory_mb():.0f} MB")
+    pack_section(splits, args.batches, dev, args.repeats)
     if args.pipeline_log:
         pipeline_ratio(args.pipeline_log)
 

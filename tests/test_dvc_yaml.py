@@ -211,7 +211,6 @@ def params_read(tmp_path_factory):
     mp.setattr(store, "repo_root", lambda: root)
     real_load = config.load
     seen: dict[str, set[str]] = {}
-    model = "relu-tiny-42"
     runs = [
         ("check_params", check_params, []),
         ("prepare", prepare, []),

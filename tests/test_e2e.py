@@ -8,18 +8,20 @@ experiments, presets and divergence are in ``test_e2e_experiments``.
 
 import json
 import re
+import shutil
 
 import pytest
 import yaml
 
 from tests.helpers.e2e import (
+    AFTER_TRAINING,
     MODEL,
-    PER_MODEL,
     client,
     dvc,
     live_runs,
     md5,
     ran,
+    trained,
     write_params,
 )
 
@@ -36,7 +38,7 @@ def test_outputs_and_metrics(repo):
         f"metrics/evaluate/{m}.json",
         f"metrics/dead_neurons/{m}.json",
         f"metrics/dead_dynamics/{m}.tsv",
-        f"metrics/probes/{m}.json",
+        f"metrics/distributions/{m}.json",
         f"models/{m}/weight_histograms.pt",
         f"metrics/plots/weights/{m}.png",
     ):
@@ -98,8 +100,8 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     epochs = json.loads((repo / f"metrics/train/{MODEL}.json").read_text())["epochs_trained"]
     assert run.data.params["train.lr"] == "0.1"
     assert run.data.tags["activation"] == "relu"
-    assert run.data.tags["dvc.stage.train"] == f"train@{MODEL}"
-    assert run.data.tags["dvc.stage.evaluate"] == f"evaluate@{MODEL}"
+    assert run.data.tags["dvc.stage.train"] == "train"
+    assert run.data.tags["dvc.stage.evaluate"] == "evaluate"
     assert re.fullmatch(r"[0-9a-f]{40}", run.data.tags["git_commit"])
     for key in (
         "test_acc",
@@ -118,7 +120,9 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     assert {a.path for a in c.list_artifacts(run.info.run_id, "dead_neurons")} == {
         f"dead_neurons/{MODEL}.json"
     }
-    assert {a.path for a in c.list_artifacts(run.info.run_id, "probes")} == {f"probes/{MODEL}.json"}
+    assert {a.path for a in c.list_artifacts(run.info.run_id, "distributions")} == {
+        f"distributions/{MODEL}.json"
+    }
     assert {a.path for a in c.list_artifacts(run.info.run_id, "evaluate")} == {
         f"evaluate/{MODEL}.json"  # per-class accuracy: in the artifact, not as metrics
     }
@@ -149,7 +153,12 @@ def test_training_is_bit_identical_on_rerun(repo):
     ]
     files += [repo / f"metrics/train/{MODEL}.json", repo / f"metrics/curves/{MODEL}.tsv"]
     before = [md5(f) for f in files]
-    assert ran(dvc(repo, "repro", "-f", "-s", f"train@{MODEL}")) == {f"train@{MODEL}"}
+    forced = dvc(repo, "repro", "-f", "-s", "train")
+    assert ran(forced) == {"train"} and trained(forced) == 0  # a finished result: kept
+    assert [md5(f) for f in files] == before
+    shutil.rmtree(repo / "models" / MODEL)  # its result gone: train trains it again
+    again = dvc(repo, "repro", "-s", "train")
+    assert trained(again) == 1
     assert [md5(f) for f in files] == before
     assert ran(dvc(repo, "repro")) == set()  # identical bytes: nothing downstream reruns
     # train replaced its run: still one live run for the model, the old one soft-deleted
@@ -164,8 +173,8 @@ def test_new_run_key_with_identical_checkpoint_still_gets_test_metrics(repo):
     evaluate must rerun to log into the new run (it reads the key from record.json)."""
     best = md5(repo / f"models/{MODEL}/best.pt")
     write_params(repo, train__patience=8)
-    stages = ran(dvc(repo, "repro"))
-    assert {f"{s}@{MODEL}" for s in PER_MODEL} <= stages
+    result = dvc(repo, "repro")
+    assert {"train", "evaluate", "dead_neurons"} <= ran(result) and trained(result) == 1
     assert md5(repo / f"models/{MODEL}/best.pt") == best
     run = live_runs(repo)[MODEL]
     assert run.data.params["train.patience"] == "8"
@@ -179,7 +188,7 @@ def test_plot_param_reruns_only_plot(repo):
 
 def test_probe_param_never_retrains(repo):
     write_params(repo, probes__saturation_eps=0.01)
-    assert ran(dvc(repo, "repro")) == {"check_params", "plot", f"dead_neurons@{MODEL}"}
+    assert ran(dvc(repo, "repro")) == {"check_params", "dead_neurons", "plot"}
     dead = json.loads((repo / f"metrics/dead_neurons/{MODEL}.json").read_text())
     assert dead["saturation_eps"] == 0.01
 
@@ -188,22 +197,25 @@ def test_train_lr_reruns_train_and_what_reads_the_model_but_not_prepare(repo):
     write_params(repo, train__lr=0.05)
     stages = ran(dvc(repo, "repro"))
     assert "prepare" not in stages
-    assert {f"train@{MODEL}", f"evaluate@{MODEL}"} <= stages
+    assert {"train", "evaluate"} <= stages
     assert live_runs(repo)[MODEL].data.params["train.lr"] == "0.05"
 
 
 def test_adding_and_removing_an_activation(repo):
+    relu = {p: md5(p) for p in sorted((repo / "models" / MODEL).iterdir())}
     write_params(repo, models__activations=["relu", "tanh"])
-    assert ran(dvc(repo, "repro")) == {"check_params", "plot"} | {
-        f"{s}@tanh-tiny-42" for s in PER_MODEL
-    }
+    result = dvc(repo, "repro")
+    assert ran(result) == AFTER_TRAINING and trained(result) == 1  # tanh only
+    assert {p: md5(p) for p in relu} == relu  # relu's result kept byte for byte
     assert "tanh-tiny-42" in (repo / "metrics/models.csv").read_text()
     assert "tanh-tiny" in (repo / "metrics/summary.csv").read_text()
     assert "tanh-tiny-42" in live_runs(repo)
     assert "tanh-tiny-42" in dvc(repo, "plots", "show", "--json").stdout
     write_params(repo)
-    assert ran(dvc(repo, "repro")) == {"check_params", "plot"}  # the table follows params
-    assert (repo / "metrics/evaluate/tanh-tiny-42.json").exists()
+    result = dvc(repo, "repro")
+    assert ran(result) == AFTER_TRAINING and trained(result) == 0  # the table follows params
+    assert (repo / "models/tanh-tiny-42/best.pt").exists()  # kept: adding it back is free
+    assert not (repo / "metrics/evaluate/tanh-tiny-42.json").exists()
     # the charts and metrics name current models only, whatever files stay behind
     assert "tanh-tiny" not in dvc(repo, "plots", "show", "--json").stdout
     assert "tanh-tiny" not in dvc(repo, "metrics", "show", "--json").stdout
@@ -212,10 +224,11 @@ def test_adding_and_removing_an_activation(repo):
 
 
 def test_adding_a_seed_runs_only_its_models(repo):
+    before = {p: md5(p) for p in sorted((repo / "models" / MODEL).iterdir())}
     write_params(repo, models__seeds=[42, 7])
-    assert ran(dvc(repo, "repro")) == {"check_params", "plot"} | {
-        f"{s}@relu-tiny-7" for s in PER_MODEL
-    }
+    result = dvc(repo, "repro")
+    assert ran(result) == AFTER_TRAINING and trained(result) == 1
+    assert {p: md5(p) for p in before} == before  # seed 42's result kept byte for byte
     rows = (repo / "metrics/models.csv").read_text().splitlines()[1:]
     assert [(r.split(",")[0], r.split(",")[4]) for r in rows] == [
         (MODEL, "42"),
@@ -236,13 +249,13 @@ def test_adding_a_seed_runs_only_its_models(repo):
     assert parent.data.metrics["seeds"] == 2
     assert parent.data.metrics["test_acc_mean"] == pytest.approx(aggregate["test_acc"], abs=0.01)
     write_params(repo)
-    assert ran(dvc(repo, "repro")) == {"check_params", "plot"}
+    assert trained(dvc(repo, "repro")) == 0
 
 
 def test_experiment_name_reruns_nothing_that_trains(repo):
     write_params(repo, mlflow__experiment="renamed")
     stages = ran(dvc(repo, "repro"))
-    assert not any(s.startswith("train@") for s in stages)
+    assert "train" not in stages
     runs = live_runs(repo, "renamed")
     assert MODEL in runs
     assert {"comparison", "data-mnist"} <= set(live_runs(repo, "renamed-pipeline"))

@@ -15,6 +15,7 @@ from tests.helpers.e2e import (
     ran,
     run_queue,
     sh,
+    trained,
     write_params,
 )
 
@@ -25,7 +26,7 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "state", "--allow-empty")
     result = dvc(repo, "exp", "run", "--temp", "-n", "eps-exp", "-S", "probes.saturation_eps=0.05")
-    assert f"dead_neurons@{MODEL}" in ran(result)
+    assert "dead_neurons" in ran(result) and "train" not in ran(result)
     runs = live_runs(repo)
     assert runs[MODEL].data.tags.get("dvc.exp_name") == "eps-exp"
     # two experiments that train, on two parallel queue workers sharing the SQLite store: each
@@ -44,7 +45,7 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
 def test_a_diverging_model_is_a_result_the_whole_pipeline_reports(repo):
     write_params(repo, train__lr=1e30)  # valid, and the loss overflows within 4 epochs
     result = dvc(repo, "repro")
-    assert {f"dead_neurons@{MODEL}", "plot"} <= ran(result)
+    assert {"dead_neurons", "plot"} <= ran(result)
     assert "Traceback" not in result.stdout + result.stderr
     train = json.loads((repo / f"metrics/train/{MODEL}.json").read_text())
     diverged = train["diverged_at_epoch"]
@@ -90,7 +91,7 @@ def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
         ),
     }
     for preset, (extra, activations, architectures) in cases.items():
-        sh(repo, sys.executable, "-m", "stages.presets", preset, *small, *extra)
+        sh(repo, sys.executable, "-m", "actlab.presets", preset, *small, *extra)
         runs = live_runs(repo)
         for activation in activations:
             for arch in architectures:
@@ -105,3 +106,30 @@ def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
     assert {"mnist-custom-autograd", "mnist-shallow-deep"} <= set(
         dvc(repo, "exp", "ls", "--name-only").stdout.split()
     )
+
+
+def test_persisted_models_are_reused_by_experiments_and_by_a_clone_with_a_remote(repo, tmp_path):
+    """train's outputs persist (DVC keeps them in place): an experiment in a temp workspace, a
+    queued one, and a clone that pulled the models from a DVC remote all train only the
+    models without a finished result of their run key."""
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "state", "--allow-empty")
+    temp = dvc(repo, "exp", "run", "--temp", "-n", "seed-7", "-S", "models.seeds=[42,7]")
+    assert trained(temp) == 1  # relu-tiny-7; relu-tiny-42 came from the cache, kept
+    run_queue(repo, None, {"seed-8": "models.seeds=[42,8]"})
+    assert "relu-tiny-8" in live_runs(repo)
+    dvc(repo, "exp", "apply", "seed-7")
+    assert (repo / "models/relu-tiny-7/best.pt").exists()
+    assert ran(dvc(repo, "repro")) == set()  # the applied experiment is up to date
+    # a clone with the models from a DVC remote: nothing to train, even when forced
+    remote = tmp_path / "remote"
+    dvc(repo, "remote", "add", "-d", "local", str(remote))
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "seed 7 and a remote")
+    dvc(repo, "push")
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+    dvc(clone, "pull")
+    assert ran(dvc(clone, "status")) == set() and "up to date" in dvc(clone, "status").stdout
+    forced = dvc(clone, "repro", "-f", "-s", "train")
+    assert trained(forced) == 0

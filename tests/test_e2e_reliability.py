@@ -1,10 +1,11 @@
 """End to end, what happens when things go wrong: a killed training resumes bit-identical,
 SIGTERM closes the MLflow run, an unreachable tracking server fails fast, and two forced
-reruns give identical bytes. Each test builds on the tiny config of ``tests.e2e``."""
+reruns give identical bytes. Each test builds on the tiny config of ``tests.helpers.e2e``."""
 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,8 @@ from tests.helpers.e2e import (
 )
 
 pytestmark = pytest.mark.slow
-LONG = {"train__max_epochs": 40, "train__patience": 40}  # long enough to be stopped midway
+# long enough to be stopped midway, with a resume state after every epoch
+LONG = {"train__max_epochs": 40, "train__patience": 40, "train__checkpoint_seconds": 0}
 
 
 def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
@@ -46,7 +48,7 @@ def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
 def start_training(repo):
     env = environment()
     return subprocess.Popen(
-        [sys.executable, "-m", "stages.train", MODEL],
+        [sys.executable, "-m", "stages.train"],
         cwd=repo,
         env=env,
         stdout=subprocess.PIPE,
@@ -72,6 +74,7 @@ def test_killed_training_resumes_bit_identical(repo):
     dvc(repo, "repro")
     uninterrupted = sha256_of_outputs(repo)
 
+    shutil.rmtree(repo / "models" / MODEL)  # no finished result: train trains it again
     process = start_training(repo)
     stop_after_first_epoch(repo, process, signal.SIGKILL)
     assert process.returncode == -signal.SIGKILL
@@ -82,7 +85,7 @@ def test_killed_training_resumes_bit_identical(repo):
     assert 1 <= saved["epoch"] < 40
     killed_run = saved["run_id"]
 
-    result = dvc(repo, "repro", "-f", "-s", f"train@{MODEL}")
+    result = dvc(repo, "repro", "-f", "-s", "train")
     assert f"resuming after epoch {saved['epoch']}" in result.stdout + result.stderr
     assert not list((repo / ".actlab" / "resume").glob("*.pt"))  # removed on success
     assert ran(dvc(repo, "repro")) == set()  # identical bytes: nothing downstream reruns
@@ -136,9 +139,13 @@ def assert_one_complete_run_per_model(repo) -> None:
     evaluate and dead-neuron metrics and its figures."""
     import yaml
 
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    models = [name.split("@", 1)[1] for name in lock["stages"] if name.startswith("train@")]
-    assert models
+    matrix = yaml.safe_load((repo / "params.yaml").read_text())["models"]
+    models = [
+        f"{a}-{arch}-{seed}"
+        for a in matrix["activations"]
+        for arch in matrix["architectures"]
+        for seed in matrix["seeds"]
+    ]
     c = client(repo)
     exp = c.get_experiment_by_name("actlab")
     for model in models:
@@ -156,9 +163,10 @@ def test_one_live_finished_run_per_model_after_a_failed_training_is_fixed(repo):
     # (a forced rerun: test_a_forced_rerun_gives_identical_bytes checks the same invariant)
     # a training that fails (its store is gone) after DVC removed its outputs, then is fixed
     dead_server = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
-    failed = dvc(repo, "repro", "-f", "-s", f"train@{MODEL}", env=dead_server, check=False)
+    shutil.rmtree(repo / "models" / MODEL)
+    failed = dvc(repo, "repro", "-f", "-s", "train", env=dead_server, check=False)
     assert failed.returncode != 0
-    assert f"train@{MODEL}" in ran(dvc(repo, "repro"))
+    assert "train" in ran(dvc(repo, "repro"))
     assert_one_complete_run_per_model(repo)
 
 
@@ -178,7 +186,7 @@ def stage_pids(repo, module="stages.train") -> list[int]:
 def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(repo, tmp_path):
     """SIGTERM to ``dvc repro`` (not to the stage): the training stops within seconds, its run
     is closed as KILLED, and its resume state stays for the next ``dvc repro``."""
-    write_params(repo, train__max_epochs=400, train__patience=400)
+    write_params(repo, train__max_epochs=400, train__patience=400, train__checkpoint_seconds=0)
     env = environment()
     log = tmp_path / "repro.log"
     with log.open("w") as out:
@@ -206,5 +214,5 @@ def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(repo, tmp_path):
             os.kill(pid, signal.SIGKILL)
     state.unlink()
     write_params(repo)
-    dvc(repo, "repro")  # the tiny model again: DVC removed it before the stopped training
+    dvc(repo, "repro")  # back to the tiny params: their model, kept in place, is reused
     assert_one_complete_run_per_model(repo)

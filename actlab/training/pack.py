@@ -144,7 +144,7 @@ class Member:
         )
 
 
-def _optimizer(tc: TrainConfig, stack: Stack) -> torch.optim.Optimizer:
+def make_optimizer(tc: TrainConfig, stack: Stack) -> torch.optim.Optimizer:
     # One tensor per layer for all models: the update is elementwise, so each model's slice
     # is updated as it would be alone. foreach, not fused: the fused CPU kernel treats the
     # tail of a tensor apart from its body, which would tie a model's bits to its position.
@@ -262,6 +262,39 @@ def _validate(stack: Stack, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Ten
     return loss / len(x), correct.double() / len(x)
 
 
+def train_epoch(
+    stack: Stack,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    orders: torch.Tensor,
+    batch_size: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass of every model over the full batches of its own order (``orders[m]``):
+    one gather, one batched GEMM per layer and one optimiser step per batch for all models.
+    Returns per model the summed batch losses and the correct predictions, on the device:
+    nothing in the loop waits for it."""
+    size = stack.size
+    loss_sum = torch.zeros(size, device=x.device)
+    correct = torch.zeros(size, device=x.device, dtype=torch.long)
+    stack.train()
+    for b in range(orders.shape[1] // batch_size):
+        idx = orders[:, b * batch_size : (b + 1) * batch_size].reshape(-1)
+        targets = y.index_select(0, idx).view(size, -1)
+        logits = stack(x.index_select(0, idx).view(size, batch_size, -1))
+        losses = (
+            F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+            .view(size, -1)
+            .mean(1)
+        )
+        optimizer.zero_grad()
+        losses.sum().backward()
+        optimizer.step()
+        loss_sum += losses.detach()
+        correct += (logits.detach().argmax(2) == targets).sum(1)
+    return loss_sum, correct
+
+
 def train_pack(
     tc: TrainConfig,
     specs: list[ModelSpec],
@@ -306,7 +339,7 @@ def train_pack(
         for m in fresh:
             members[m].snapshots = [snapshots[m]]
     params = [*stack.weights, *stack.biases]
-    optimizer = _optimizer(tc, stack)
+    optimizer = make_optimizer(tc, stack)
     _restack(optimizer, params, members)
     results: dict[str, TrainResult] = {}
     while members:
@@ -315,23 +348,7 @@ def train_pack(
         orders = torch.stack([torch.randperm(len(x), generator=mb.generator) for mb in members]).to(
             dev
         )
-        loss_sum = torch.zeros(size, device=dev)
-        correct = torch.zeros(size, device=dev, dtype=torch.long)
-        stack.train()
-        for b in range(n_batches):
-            idx = orders[:, b * tc.batch_size : (b + 1) * tc.batch_size].reshape(-1)
-            targets = y.index_select(0, idx).view(size, -1)
-            logits = stack(x.index_select(0, idx).view(size, tc.batch_size, -1))
-            losses = (
-                F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
-                .view(size, -1)
-                .mean(1)
-            )
-            optimizer.zero_grad()
-            losses.sum().backward()
-            optimizer.step()
-            loss_sum += losses.detach()
-            correct += (logits.detach().argmax(2) == targets).sum(1)
+        loss_sum, correct = train_epoch(stack, optimizer, x, y, orders, tc.batch_size)
         val_loss, val_acc = _validate(stack, splits.x_val, splits.y_val)
         stats = [weights.weight_stats_tensors(stack.first_and_last(m)) for m in range(size)]
         for m, mb in enumerate(members):
@@ -402,7 +419,7 @@ def train_pack(
             members = [members[m] for m in keep]
             stack = _take(stack, keep)
             params = [*stack.weights, *stack.biases]
-            optimizer = _optimizer(tc, stack)
+            optimizer = make_optimizer(tc, stack)
             _restack(optimizer, params, members)
         if save_state is not None:
             save_state(

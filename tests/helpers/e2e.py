@@ -18,7 +18,10 @@ from tests.helpers.idx import write_mirror
 from tests.helpers.params import ROOT, tiny_params
 
 MODEL = "relu-tiny-42"
-PER_MODEL = ("train", "evaluate", "dead_neurons")
+STAGES = {"check_params", "prepare", "train", "evaluate", "dead_neurons", "plot"}
+# What a change of the model matrix (or of what the models are) reruns: every stage after
+# prepare (train itself trains only the models without a finished result).
+AFTER_TRAINING = {"check_params", "train", "evaluate", "dead_neurons", "plot"}
 
 
 def free_port() -> int:
@@ -115,7 +118,7 @@ def make_workspace(repo: Path, env=None) -> Path:
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "tiny")
     first = dvc(repo, "repro", env=env)
-    assert ran(first) == {"check_params", "prepare", "plot"} | {f"{s}@{MODEL}" for s in PER_MODEL}
+    assert ran(first) == STAGES
     return repo
 
 
@@ -150,3 +153,9 @@ def assert_experiment_runs(runs, lrs: dict[str, str]) -> None:
         run = runs[f"{MODEL} @ {name}"]
         assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
         assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
+
+
+def trained(result) -> int:
+    """How many models the train stage of a ``dvc repro`` trained (its log says)."""
+    (count,) = re.findall(r"(\d+) to train on", result.stdout + result.stderr)
+    return int(count)

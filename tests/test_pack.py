@@ -1,0 +1,142 @@
+"""Packs: models of one architecture trained as one stacked network, each as if alone."""
+
+import pytest
+import torch
+
+from actlab.config import ModelSpec
+from actlab.training import pack, schedule
+from actlab.training.state import ResumeState
+from tests.test_training import splits, train_config
+
+
+def spec(activation, seed=42, options=(), hidden=(64, 32)):
+    return ModelSpec(f"{activation}-base-{seed}", activation, options, "base", hidden, seed)
+
+
+MATES = [spec("tanh"), spec("sigmoid", 43), spec("leakyrelu", 44, (("alpha", 0.1),))]
+
+
+def same(a, b) -> bool:
+    """Two results of one model, bit for bit."""
+    return (
+        a.history == b.history
+        and a.best_epoch == b.best_epoch
+        and a.diverged_at_epoch == b.diverged_at_epoch
+        and all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
+        and a.neuron_history.epochs == b.neuron_history.epochs
+        and all(
+            torch.equal(x, y)
+            for x, y in zip(
+                a.neuron_history.max_abs_output + a.neuron_history.max_rel_derivative,
+                b.neuron_history.max_abs_output + b.neuron_history.max_rel_derivative,
+                strict=True,
+            )
+        )
+        and all(
+            torch.equal(a.weight_histograms["counts"][k], b.weight_histograms["counts"][k])
+            for k in a.weight_histograms["counts"]
+        )
+    )
+
+
+def run(specs, dev="cpu", **edits):
+    tc = train_config(**{"train__max_epochs": 4, "train__patience": 2, **edits})
+    return pack.train_pack(tc, specs, splits(), torch.device(dev))
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.01), ("adam", 3e-4)])
+def test_a_model_does_not_depend_on_its_pack_mates(optimizer, lr):
+    """relu alone and in a pack of four (other activations, seeds, options): bit-identical,
+    also when mates stop early and leave the stack (with their optimiser state)."""
+    edits = {"train__optimizer": optimizer, "train__lr": lr, "train__patience": 1}
+    edits["train__max_epochs"] = 6
+    alone = run([spec("relu")], **edits)
+    packed = run([spec("relu"), *MATES], **edits)
+    assert same(alone["relu-base-42"], packed["relu-base-42"])
+    stopped = sorted(len(r.history) for r in packed.values())
+    assert stopped[0] < stopped[-1]  # a mate stopped before relu and left the stack
+
+
+def test_each_model_starts_from_its_own_seeded_weights():
+    from actlab.model import mlp
+
+    packed = run([spec("relu"), *MATES])
+    for s in [spec("relu"), *MATES]:
+        built = mlp.build(s).state_dict()
+        assert all(torch.equal(built[k], packed[s.name].init_state[k]) for k in built)
+
+
+def test_a_diverging_model_stops_and_leaves_the_others_alone():
+    """At lr 3 the linear network's loss overflows in epoch 1; sigmoid and relu train on,
+    exactly as they do without it."""
+    edits = {"train__lr": 3.0, "train__patience": 4}
+    others = [spec("sigmoid", 43), spec("relu", 44)]
+    packed = run([spec("identity"), *others], **edits)
+    assert packed["identity-base-42"].diverged_at_epoch == 1
+    assert all(torch.isfinite(t).all() for t in packed["identity-base-42"].best_state.values())
+    without = run(others, **edits)
+    for s in others:
+        assert packed[s.name].diverged_at_epoch is None
+        assert same(packed[s.name], without[s.name])
+
+
+def test_a_stopped_pack_resumes_bit_identical():
+    """Stop right after the states of epoch 2 are saved; resume them as a pack: every model
+    ends as it would have without the stop."""
+    import io
+
+    specs = [spec("relu"), *MATES]
+    whole = run(specs)
+    tc = train_config(train__max_epochs=4, train__patience=2)
+    saved = {}
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop(states):
+        for name, state in states.items():
+            buffer = io.BytesIO()
+            torch.save(state.to_dict(), buffer)  # as the stage writes it
+            saved[name] = buffer.getvalue()
+        if next(iter(states.values())).epoch == 2:
+            raise Stop
+
+    done = {}
+    with pytest.raises(Stop):
+        pack.train_pack(
+            tc,
+            specs,
+            splits(),
+            torch.device("cpu"),
+            save_state=save_then_stop,
+            on_done=lambda name, result: done.__setitem__(name, result),
+        )
+    states = {
+        name: ResumeState.from_dict(torch.load(io.BytesIO(raw), weights_only=True))
+        for name, raw in saved.items()
+        if name not in done
+    }
+    rest = [s for s in specs if s.name in states]
+    resumed = pack.train_pack(tc, rest, splits(), torch.device("cpu"), resumed=states)
+    for name, result in {**done, **resumed}.items():
+        assert same(result, whole[name]), name
+
+
+def test_packs_hold_one_architecture_and_one_start():
+    a, b = spec("relu"), spec("tanh", hidden=(32,))
+    c, d = spec("elu"), spec("swish")
+    assert schedule.packs([a, b, c, d], 1, {}) == [[a], [b], [c], [d]]
+    assert schedule.packs([a, b, c, d], 2, {}) == [[a, c], [d], [b]]
+    state = ResumeState(3, {}, {}, torch.zeros(1), [], 0.0, 0, {}, [], [], {}, 0.0)
+    assert schedule.packs([a, b, c, d], 8, {"elu-base-42": state}) == [[a, d], [b], [c]]
+
+
+@pytest.mark.cuda
+def test_cuda_pack_mates_and_reruns():
+    """On CUDA: a run repeated gives the same bits (deterministic algorithms), and a model's
+    result does not depend on which models share its pack."""
+    first = run([spec("relu"), *MATES], dev="cuda")
+    again = run([spec("relu"), *MATES], dev="cuda")
+    assert all(same(first[n], again[n]) for n in first)
+    alone = run([spec("relu")], dev="cuda")
+    assert same(alone["relu-base-42"], first["relu-base-42"])
