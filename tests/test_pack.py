@@ -6,7 +6,7 @@ import torch
 from actlab.config import ModelSpec
 from actlab.training import pack, schedule
 from actlab.training.state import ResumeState
-from tests.test_training import splits, train_config
+from tests.helpers.blobs import splits, train_config
 
 
 def spec(activation, seed=42, options=(), hidden=(64, 32)):
