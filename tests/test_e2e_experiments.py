@@ -117,7 +117,8 @@ def test_persisted_models_are_reused_by_experiments_and_by_a_clone_with_a_remote
     temp = dvc(repo, "exp", "run", "--temp", "-n", "seed-7", "-S", "models.seeds=[42,7]")
     assert trained(temp) == 1  # relu-tiny-7; relu-tiny-42 came from the cache, kept
     run_queue(repo, None, {"seed-8": "models.seeds=[42,8]"})
-    assert "relu-tiny-8" in live_runs(repo)
+    assert trained(dvc(repo, "queue", "logs", "seed-8")) == 1
+    assert "relu-tiny-8 @ seed-8" in live_runs(repo)
     dvc(repo, "exp", "apply", "seed-7")
     assert (repo / "models/relu-tiny-7/best.pt").exists()
     assert ran(dvc(repo, "repro")) == set()  # the applied experiment is up to date
