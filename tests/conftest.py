@@ -46,6 +46,27 @@ def _fresh_sqlite_connections():
     mp.undo()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cublas_workspace():
+    """cuBLAS reads CUBLAS_WORKSPACE_CONFIG when a process first uses it: set it before any
+    test can, as ``actlab.training.device.make_deterministic`` does for the stages."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def deterministic():
+    """Deterministic algorithms on for one test, as the stages run; the setting put back."""
+    import torch
+
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(before)
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch):
     """Point MLflow at a temp SQLite store for the duration of one test."""
