@@ -54,7 +54,7 @@ format: $(STAMP)
 
 bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unless a GPU is visible
 	$(PY) bench/speed.py
-	$(PY) bench/probes.py
+	$(PY) bench/extras.py
 
 # The team's shared tracking server: PostgreSQL + `mlflow server` with the artifact proxy, on
 # 127.0.0.1, state in .actlab/server/ (as root the cluster in /var/lib/actlab/server/;

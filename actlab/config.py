@@ -75,9 +75,15 @@ class TrainConfig:
     pack_size: int | str = "auto"  # models per stacked network: auto, or a number >= 1
     checkpoint_seconds: float = 30.0  # at most this long between two resume states
 
+    def stacked(self, device_type: str) -> bool:
+        """Whether models train as a stacked network (``actlab.training.pack``), even a pack of
+        one: ``auto`` stacks on CUDA; on the CPU, where stacking brings nothing, models train
+        one at a time."""
+        return device_type == "cuda" if self.pack_size == "auto" else int(self.pack_size) > 1
+
     def resolved_pack_size(self, device_type: str, models: int) -> int:
         """``auto``: every model of an architecture in one pack on CUDA, one at a time on
-        the CPU (where stacking brings nothing)."""
+        the CPU."""
         if self.pack_size == "auto":
             return max(1, models) if device_type == "cuda" else 1
         return int(self.pack_size)

@@ -21,6 +21,7 @@ from pathlib import Path
 from actlab.errors import Terminated
 
 _requested: list[int] = []  # the signal numbers of the stop requests not yet acted on
+_held = 0  # depth of ``held()`` blocks
 
 
 def request(signum: int = signal.SIGTERM) -> None:
@@ -33,11 +34,24 @@ def requested() -> bool:
 
 
 def check() -> None:
-    """At a safe point: raise the first pending stop request, if any."""
-    if _requested:
+    """At a safe point: raise the first pending stop request, if any (not inside ``held``)."""
+    if _requested and not _held:
         signum = _requested[0]
         _requested.clear()
         raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(f"signal {signum}")
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Steps that belong together (a finished model's files and its run closed): the safe
+    points inside raise nothing; a request that came is raised at the end of the block."""
+    global _held
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+    check()
 
 
 def _on_signal(signum, frame) -> None:

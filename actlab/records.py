@@ -47,16 +47,24 @@ def code_hash(stage: str = "train", root: Path = CODE_ROOT) -> str:
 
 
 def model_params(
-    spec: ModelSpec, train: TrainConfig, data_meta: Mapping, *, stacked: bool, code: str
+    spec: ModelSpec,
+    train: TrainConfig,
+    data_meta: Mapping,
+    *,
+    device: str,
+    stacked: bool,
+    code: str,
 ) -> dict[str, Any]:
     """Everything that defines a trained model, flattened ``train.lr`` style: its spec, the
-    training settings that change its numbers (``stacked``: trained in a pack, whose kernels
-    differ from a network's alone), the hash of the code that trains it, and the data facts
-    from the prepared data's meta (what it is, not where it was read from)."""
+    training settings that change its numbers (the device type it trains on, not the
+    ``train.device`` setting; ``stacked``: trained in a pack, whose kernels differ from a
+    network's alone), the hash of the code that trains it, and the data facts from the
+    prepared data's meta (what it is, not where it was read from)."""
     params = {f"model.{k}": v for k, v in spec.to_dict().items() if k != "activation_options"}
     params.update({f"activation.{k}": v for k, v in spec.options.items()})
     train_params = dataclasses.asdict(train)
     params.update({f"train.{k}": v for k, v in train_params.items() if k not in SCHEDULING})
+    params["train.device"] = device
     params["train.stacked"] = stacked
     params["code.train"] = code
     norm = data_meta["normalization"]

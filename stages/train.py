@@ -31,8 +31,8 @@ class Checkpoints:
     does not spend its time writing 42 models' states."""
 
     def __init__(self, seconds: float, runs: dict[str, str], keys: dict[str, str]) -> None:
-        self.seconds, self.runs, self.keys = seconds, runs, keys
-        self.rows: dict[str, list[dict]] = {name: [] for name in runs}
+        self.seconds, self.runs, self.keys = seconds, runs, keys  # runs: filled as they open
+        self.rows: dict[str, list[dict]] = {}
         self.last = time.monotonic()
 
     def add_row(self, name: str, row: dict) -> None:
@@ -71,11 +71,13 @@ def _write(name, record, result, impl, dev) -> dict:
     mlp.save(paths.best_checkpoint(name), result.best_state, spec, impl)
     files.save_torch(paths.neuron_history(name), result.neuron_history.to_dict())
     files.save_torch(paths.weight_histograms(name), result.weight_histograms)
-    files.write_record(paths.model_record(name), record)
     files.write_tsv(paths.curves(name), result.history)
     metrics = loop.summary(result, record.parameters)
     files.write_json(paths.train(name), metrics)
     files.write_json(paths.timing(name), loop.timing(result, dev))
+    # Last: the record's run key is what marks the model's files as a finished result
+    # (``files.is_trained``), so a crash before it never passes older files off as new.
+    files.write_record(paths.model_record(name), record)
     return metrics
 
 
@@ -93,12 +95,15 @@ def _main() -> None:
     device.make_deterministic(dev)
     splits = datasets.load_prepared(dev)
     names = cfg.model_names()
+    stacked = tc.stacked(dev.type)
     size = tc.resolved_pack_size(dev.type, len(names))
     code = records.code_hash("train")
     model_records = {}
     for name in names:
         spec = cfg.model_spec(name)
-        params = records.model_params(spec, tc, splits.meta, stacked=size > 1, code=code)
+        params = records.model_params(
+            spec, tc, splits.meta, device=dev.type, stacked=stacked, code=code
+        )
         model_records[name] = records.ModelRecord(spec, records.run_key(params), params, 0)
     todo = [n for n in names if not files.is_trained(n, model_records[n].run_key)]
     log.info(
@@ -110,7 +115,7 @@ def _main() -> None:
     )
     resumed = schedule.resume_states({n: model_records[n].run_key for n in todo})
     bar = tqdm(total=len(todo), desc="train", unit="model", disable=None, file=sys.stderr)
-    context = Context(tc, dev, splits, model_records, resumed, cfg.mlflow.experiment, size, bar)
+    context = Context(tc, dev, splits, model_records, resumed, cfg.mlflow.experiment, stacked, bar)
     for group in schedule.packs([model_records[n].spec for n in todo], size, resumed):
         _train_group(context, group)
     bar.close()
@@ -126,39 +131,47 @@ class Context:
     # The one params key train reads without declaring it in dvc.yaml: where the runs are
     # logged does not change a model, so renaming the experiment must not retrain.
     experiment: str
-    pack_size: int
+    stacked: bool
     bar: Any
 
 
 def _train_group(c: Context, group: list) -> None:
     """Train one pack (or one model): open its runs, train, and write, log and close each
     model as it stops."""
-    from actlab import paths, records
+    from actlab import interrupt, paths, records
     from actlab.tracking import report, runs, store
     from actlab.training import loop, pack
 
-    open_runs = {}
-    for spec in group:
-        record = c.records[spec.name]
-        if spec.name in c.resumed:
-            state = c.resumed[spec.name]
-            run_id = runs.resume_training_run(c.experiment, record, state.run_id)
-            store.log_rows(run_id, state.history, only_changed=True)  # rows the kill lost
-        else:
-            run_id = runs.start_training_run(c.experiment, record)
-        open_runs[spec.name] = run_id
+    open_runs: dict[str, str] = {}
     keys = {s.name: c.records[s.name].run_key for s in group}
-    checkpoints = Checkpoints(c.tc.checkpoint_seconds, dict(open_runs), keys)
+    checkpoints = Checkpoints(c.tc.checkpoint_seconds, open_runs, keys)
+
+    def open_all() -> None:
+        for spec in group:
+            record = c.records[spec.name]
+            if spec.name in c.resumed:
+                state = c.resumed[spec.name]
+                run_id = runs.resume_training_run(c.experiment, record, state.run_id)
+                open_runs[spec.name] = run_id
+                store.log_rows(run_id, state.history, only_changed=True)  # rows a kill lost
+            else:
+                open_runs[spec.name] = runs.start_training_run(c.experiment, record)
+            checkpoints.rows[spec.name] = []
 
     def done(name: str, result: loop.TrainResult) -> None:
-        n_params = sum(t.numel() for t in result.init_state.values())
-        spec, params = c.records[name].spec, c.records[name].mlflow_params
-        record = records.ModelRecord(spec, keys[name], params, n_params)
-        checkpoints.flush(name)
-        metrics = _write(name, record, result, c.tc.activation_impl, c.dev)
-        run_id = open_runs.pop(name)
-        report.log_trained(c.experiment, run_id, record, metrics, result.seconds, c.dev)
-        paths.resume_state(keys[name]).unlink(missing_ok=True)
+        # One unit: a stop request waits until the model's files are written and its run is
+        # closed, so a finished model is never lost or left RUNNING.
+        with interrupt.held():
+            n_params = sum(t.numel() for t in result.init_state.values())
+            spec, params = c.records[name].spec, c.records[name].mlflow_params
+            record = records.ModelRecord(spec, keys[name], params, n_params)
+            checkpoints.flush(name)
+            metrics = _write(name, record, result, c.tc.activation_impl, c.dev)
+            report.log_trained(
+                c.experiment, open_runs[name], record, metrics, result.seconds, c.dev
+            )
+            del open_runs[name]
+            paths.resume_state(keys[name]).unlink(missing_ok=True)
         c.bar.update(1)
         log.info("%s: %s", name, loop.describe(result, c.dev))
 
@@ -168,7 +181,8 @@ def _train_group(c: Context, group: list) -> None:
             log.info("%s: epoch %d done", ", ".join(open_runs) or "-", epoch)
 
     with store.guard(open_runs):  # every way out closes the runs still open
-        if c.pack_size > 1:
+        open_all()
+        if c.stacked:
             pack.train_pack(
                 c.tc,
                 group,

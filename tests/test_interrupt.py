@@ -99,3 +99,13 @@ def test_requests_left_when_the_block_ends_are_dropped():
         interrupt.request()
     assert not interrupt.requested()
     interrupt.check()
+
+
+def test_held_steps_finish_before_a_request_is_raised():
+    done = []
+    with interrupt.handling():
+        with pytest.raises(Terminated), interrupt.held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            interrupt.check()  # a safe point inside: nothing raised
+            done.append("files written, run closed")
+        assert done == ["files written, run closed"]

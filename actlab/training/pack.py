@@ -168,6 +168,8 @@ def _slices(optimizer: torch.optim.Optimizer, params: list, m: int) -> list[dict
 def _restack(optimizer: torch.optim.Optimizer, params: list, members: list[Member]) -> None:
     """Set the optimiser state of the stacked ``params`` from the members' slices (none for
     models that start: their state starts empty, as alone)."""
+    if len({bool(mb.optimizer) for mb in members}) > 1:
+        raise ValueError("a pack holds models that start or models that resume, not both")
     if not members[0].optimizer:
         return
     for j, p in enumerate(params):
@@ -238,8 +240,9 @@ def _snapshot(stack: Stack, subset: torch.Tensor) -> list[NeuronExtremes]:
     for m in range(stack.size):
         scale = [act.max_abs_derivative() for run in stack.runs for a, b, act in run if a <= m < b]
         snapshots.append(
-            NeuronExtremes(
-                [t[m] for t in max_out], [t[m] / s for t, s in zip(max_der, scale, strict=True)]
+            NeuronExtremes(  # copies: a view would carry (and save) every model's rows
+                [t[m].clone() for t in max_out],
+                [t[m] / s for t, s in zip(max_der, scale, strict=True)],
             )
         )
     return snapshots

@@ -31,8 +31,9 @@ class NeuronHistory:
             raise ValueError(f"{len(snapshots)} neuron snapshots for {len(epochs)} epochs")
         layers = range(len(snapshots[0].max_abs_output))
         return cls(
-            [torch.stack([s.max_abs_output[i] for s in snapshots]).cpu() for i in layers],
-            [torch.stack([s.max_rel_derivative[i] for s in snapshots]).cpu() for i in layers],
+            # one by one: a resumed training holds snapshots on the CPU and on the device
+            [torch.stack([s.max_abs_output[i].cpu() for s in snapshots]) for i in layers],
+            [torch.stack([s.max_rel_derivative[i].cpu() for s in snapshots]) for i in layers],
             subset_size,
             list(epochs),
         )
