@@ -41,6 +41,17 @@ def _activation_key(act: Activation) -> tuple:
     return (type(act).__name__, act.impl, tuple(sorted(act.options().items())))
 
 
+def _runs(acts: list[Activation]) -> list[tuple[int, int, Activation]]:
+    """(start, stop, activation) per run of consecutive models with the same activation."""
+    runs: list[tuple[int, int, Activation]] = []
+    for m, act in enumerate(acts):
+        if runs and _activation_key(runs[-1][2]) == _activation_key(act):
+            runs[-1] = (runs[-1][0], m + 1, runs[-1][2])
+        else:
+            runs.append((m, m + 1, act))
+    return runs
+
+
 class Stack(torch.nn.Module):
     """M MLPs of the same widths as one network: per layer, weights ``[M, in, out]`` and
     biases ``[M, 1, out]``; the activations apply to runs of consecutive models that share
@@ -56,16 +67,9 @@ class Stack(torch.nn.Module):
             self.weights.append(torch.nn.Parameter(w))
             self.biases.append(torch.nn.Parameter(b))
         # per hidden layer: (start, stop, activation) runs over the models
-        self.runs: list[list[tuple[int, int, Activation]]] = []
-        for i in range(len(self.weights) - 1):
-            acts = [net.hidden()[i][1] for net in nets]
-            runs: list[tuple[int, int, Activation]] = []
-            for m, act in enumerate(acts):
-                if runs and _activation_key(runs[-1][2]) == _activation_key(act):
-                    runs[-1] = (runs[-1][0], m + 1, runs[-1][2])
-                else:
-                    runs.append((m, m + 1, act))
-            self.runs.append(runs)
+        self.runs = [
+            _runs([net.hidden()[i][1] for net in nets]) for i in range(len(self.weights) - 1)
+        ]
 
     @property
     def size(self) -> int:
@@ -448,14 +452,7 @@ def _take(stack: Stack, keep: list[int]) -> Stack:
     new.runs = []
     for runs in stack.runs:
         acts = [act for a, b, act in runs for _ in range(a, b)]
-        kept = [acts[m] for m in keep]
-        out: list[tuple[int, int, Activation]] = []
-        for m, act in enumerate(kept):
-            if out and _activation_key(out[-1][2]) == _activation_key(act):
-                out[-1] = (out[-1][0], m + 1, out[-1][2])
-            else:
-                out.append((m, m + 1, act))
-        new.runs.append(out)
+        new.runs.append(_runs([acts[m] for m in keep]))
     return new
 
 
