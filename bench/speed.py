@@ -278,6 +278,7 @@ def main() -> None:
     parser.add_argument(
         "--only-packs", action="store_true", help="time the packs (8.) and nothing else"
     )
+    parser.add_argument("--pack-batches", type=int, default=30, help="batches timed per pack (8.)")
     args = parser.parse_args()
     dev = device.resolve(args.device)
     device.make_deterministic(dev)
@@ -288,7 +289,7 @@ def main() -> None:
     )
 
     if args.only_packs:
-        pack_section(splits, args.batches, dev, args.repeats)
+        pack_section(splits, args.pack_batches, dev, args.repeats)
         return
     tutorial = tutorial_samples_per_s(args.batches)
     print(f"1. tutorials' loop (DataLoader, ToTensor, Normalize): {tutorial:8.0f} samples/s (CPU)")
@@ -333,7 +334,7 @@ def main() -> None:
     else:
         print(f"5. no-op dvc repro: {seconds:.2f} s")
     print(f"7. peak memory of a training process: {peak_memory_mb():.0f} MB")
-    pack_section(splits, args.batches, dev, args.repeats)
+    pack_section(splits, args.pack_batches, dev, args.repeats)
     if args.pipeline_log:
         pipeline_ratio(args.pipeline_log)
 
