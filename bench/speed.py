@@ -334,7 +334,10 @@ def main() -> None:
     else:
         print(f"5. no-op dvc repro: {seconds:.2f} s")
     print(f"7. peak memory of a training process: {peak_memory_mb():.0f} MB")
-    pack_section(splits, args.pack_batches, dev, args.repeats)
+    if dev.type == "cuda":
+        pack_section(splits, args.pack_batches, dev, args.repeats)
+    else:  # 42 deep networks at a time take minutes a timing on two cores
+        print("8. packs: timed on CUDA; on the CPU with --only-packs")
     if args.pipeline_log:
         pipeline_ratio(args.pipeline_log)
 
