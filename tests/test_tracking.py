@@ -94,6 +94,7 @@ def test_seeds_of_a_configuration_are_children_of_one_parent_run(mlflow_store):
     assert parent.info.run_name == "relu-base"
     assert parent.data.tags[runs.KIND_TAG] == "configuration"
     assert parent.data.params == {"train.lr": "0.01"}  # no seed: it is the configuration's
+    assert parent.info.status == "FINISHED"  # never left RUNNING, even if plot never runs
     other = runs.start_training_run("exp", record(42, lr=0.1))
     assert store.client().get_run(other).data.tags[runs.PARENT_TAG] != parent.info.run_id
 

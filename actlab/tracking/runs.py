@@ -125,7 +125,7 @@ def configuration_run(experiment: str, record: ModelRecord) -> str:
     its children, and the plot stage logs the aggregates across seeds to it."""
     params = {k: v for k, v in record.mlflow_params.items() if k not in PER_SEED}
     spec = record.spec
-    return open_run(
+    run_id = open_run(
         experiment,
         stable_hash({"configuration": params}),
         spec.configuration,
@@ -133,6 +133,11 @@ def configuration_run(experiment: str, record: ModelRecord) -> str:
         params=params,
         tags=_model_tags(record),
     )
+    # Closed from the start: a parent holds no work of its own, and a pipeline stopped before
+    # plot (or never run to it with these params) must not leave it RUNNING in the UI.
+    if client().get_run(run_id).info.status == "RUNNING":
+        finish(run_id)
+    return run_id
 
 
 def _child_tags(experiment: str, record: ModelRecord) -> dict[str, str]:
