@@ -6,6 +6,7 @@ import torch
 from actlab.config import ModelSpec
 from actlab.training import pack, schedule
 from actlab.training.state import ResumeState
+from tests.helpers.blobs import same_result as same
 from tests.helpers.blobs import splits, train_config
 
 
@@ -14,29 +15,6 @@ def spec(activation, seed=42, options=(), hidden=(64, 32)):
 
 
 MATES = [spec("tanh"), spec("sigmoid", 43), spec("leakyrelu", 44, (("alpha", 0.1),))]
-
-
-def same(a, b) -> bool:
-    """Two results of one model, bit for bit."""
-    return (
-        a.history == b.history
-        and a.best_epoch == b.best_epoch
-        and a.diverged_at_epoch == b.diverged_at_epoch
-        and all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
-        and a.neuron_history.epochs == b.neuron_history.epochs
-        and all(
-            torch.equal(x, y)
-            for x, y in zip(
-                a.neuron_history.max_abs_output + a.neuron_history.max_rel_derivative,
-                b.neuron_history.max_abs_output + b.neuron_history.max_rel_derivative,
-                strict=True,
-            )
-        )
-        and all(
-            torch.equal(a.weight_histograms["counts"][k], b.weight_histograms["counts"][k])
-            for k in a.weight_histograms["counts"]
-        )
-    )
 
 
 def run(specs, dev="cpu", **edits):

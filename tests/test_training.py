@@ -10,7 +10,7 @@ from actlab.model.activations import kaiming_gain
 from actlab.probes import census, layers, weights
 from actlab.training import loop
 from actlab.training.state import NeuronHistory, ResumeState
-from tests.helpers.blobs import splits, train_config
+from tests.helpers.blobs import same_result, splits, train_config
 
 
 def spec(activation="tanh", arch="base", seed=42, init="default", hidden=(64, 32)):
@@ -103,17 +103,7 @@ def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every):
     state = ResumeState.from_dict(torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True))
     resumed = loop.train_model(tc, spec(), splits(), torch.device("cpu"), resume=state)
 
-    assert resumed.history == whole.history and resumed.best_epoch == whole.best_epoch
-    assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
-    assert resumed.neuron_history.epochs == whole.neuron_history.epochs
-    for key in ("max_abs_output", "max_rel_derivative"):
-        for a, b in zip(
-            getattr(resumed.neuron_history, key), getattr(whole.neuron_history, key), strict=True
-        ):
-            assert torch.equal(a, b)
-    for part in ("edges", "counts"):
-        for key, value in whole.weight_histograms[part].items():
-            assert torch.equal(resumed.weight_histograms[part][key], value), (part, key)
+    assert same_result(resumed, whole)
 
 
 def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():

@@ -28,3 +28,32 @@ def train_config(**edits):
         **edits,
     }
     return config.parse(reference_params(**edits)).train
+
+
+def same_result(a, b) -> bool:
+    """Two ``TrainResult`` of one model, bit for bit: history, best epoch and checkpoint,
+    divergence, neuron history, weight histograms (edges and counts)."""
+    return (
+        a.history == b.history
+        and a.best_epoch == b.best_epoch
+        and a.diverged_at_epoch == b.diverged_at_epoch
+        and a.best_state.keys() == b.best_state.keys()
+        and all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
+        and a.neuron_history.epochs == b.neuron_history.epochs
+        and all(
+            torch.equal(x, y)
+            for x, y in zip(
+                a.neuron_history.max_abs_output + a.neuron_history.max_rel_derivative,
+                b.neuron_history.max_abs_output + b.neuron_history.max_rel_derivative,
+                strict=True,
+            )
+        )
+        and all(
+            a.weight_histograms[part].keys() == b.weight_histograms[part].keys()
+            and all(
+                torch.equal(a.weight_histograms[part][k], b.weight_histograms[part][k])
+                for k in a.weight_histograms[part]
+            )
+            for part in ("edges", "counts")
+        )
+    )
