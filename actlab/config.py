@@ -9,7 +9,8 @@ import torch, so ``check_params`` validates the file in well under a second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from actlab.model.registry import ACTIVATIONS, IMPLS, INITS
 DATASETS = ("fashion_mnist", "mnist")
 NORMALIZATIONS = ("fixed", "computed")
 OPTIMIZERS = ("sgd", "adam")
+PATIENCE_ON = ("val_acc", "val_loss", "either")
 DEVICES = ("auto", "cpu", "cuda")
 OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
 MAX_EPOCHS = 10000
@@ -63,17 +65,19 @@ class Architecture:
 @dataclass(frozen=True)
 class TrainConfig:
     optimizer: str
-    lr: float
+    lr: tuple[float, ...]  # one rate, or a grid: each model trains at one (ModelSpec.lr)
     momentum: float
     batch_size: int
     max_epochs: int
-    patience: int
+    patience: int  # epochs without a new best validation accuracy (or loss: patience_on)
     device: str
     activation_impl: str
     dynamics_subset: int
     probe_every: int = 1  # epochs between two probes of the dynamics subset
     pack_size: int | str = "auto"  # models per stacked network: auto, or a number >= 1
     checkpoint_seconds: float = 30.0  # at most this long between two resume states
+    min_epochs: int = 1  # no early stop before this epoch (max_epochs still ends training)
+    patience_on: str = "val_acc"  # what counts as progress: val_acc | val_loss | either
 
     def stacked(self, device_type: str) -> bool:
         """Whether models train as a stacked network (``actlab.training.pack``), even a pack of
@@ -118,7 +122,8 @@ def configuration_name(activation: str, architecture: str) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What defines one trained network: a matrix item ``<activation>-<architecture>-<seed>``."""
+    """What defines one trained network: a matrix item ``<activation>-<architecture>-<seed>``
+    (``-lr<rate>-`` before the seed when ``train.lr`` is a grid)."""
 
     name: str
     activation: str
@@ -127,6 +132,7 @@ class ModelSpec:
     hidden_sizes: tuple[int, ...]
     seed: int
     init: str = "default"
+    lr: float = field(kw_only=True)  # the learning rate it trains at
 
     @property
     def options(self) -> dict[str, Any]:
@@ -134,7 +140,8 @@ class ModelSpec:
 
     @property
     def configuration(self) -> str:
-        return configuration_name(self.activation, self.architecture)
+        """The model's name without its seed: the seeds of a configuration are its repeats."""
+        return self.name.rsplit("-", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +152,7 @@ class ModelSpec:
             "hidden_sizes": list(self.hidden_sizes),
             "seed": self.seed,
             "init": self.init,
+            "lr": self.lr,
         }
 
     @classmethod
@@ -157,6 +165,7 @@ class ModelSpec:
             tuple(d["hidden_sizes"]),
             d["seed"],
             d["init"],
+            lr=d["lr"],
         )
 
 
@@ -174,28 +183,48 @@ class Config:
     mlflow: MlflowConfig
 
     def model_names(self) -> list[str]:
-        """Every model of the matrix, in the order DVC expands it."""
-        m = self.models
+        """Every model of the matrix, in the order DVC expands it. With a grid of learning
+        rates (``train.lr`` a list), each name carries its rate: ``relu-base-lr0.03-42``."""
+        m, rates = self.models, self.train.lr
         return [
-            f"{configuration_name(a, arch)}-{s}"
+            "-".join([a, arch, *([lr_label(lr)] if len(rates) > 1 else []), str(s)])
             for a in m.activations
             for arch in m.architectures
+            for lr in rates
             for s in m.seeds
         ]
 
     def model_spec(self, name: str) -> ModelSpec:
         """The spec of matrix item ``name``; reads only that architecture and activation."""
         parts = name.split("-")
-        if len(parts) != 3 or not parts[2].isdigit():
-            raise ConfigError(f"model {name!r}: expected <activation>-<architecture>-<seed>")
-        activation, arch, seed = parts
+        rates = {lr_label(lr): lr for lr in self.train.lr}
+        grid = len(rates) > 1
+        if len(parts) != (4 if grid else 3) or not parts[-1].isdigit():
+            raise ConfigError(
+                f"model {name!r}: expected <activation>-<architecture>-"
+                + ("lr<rate>-" if grid else "")
+                + "<seed>"
+            )
+        activation, arch, seed = parts[0], parts[1], parts[-1]
         if arch not in self.architectures:
             raise ConfigError(f"model {name!r}: no architectures.{arch} in params.yaml")
         if activation not in self.activation_options:
             raise ConfigError(f"model {name!r}: no activation_options.{activation} in params.yaml")
+        if grid and parts[2] not in rates:
+            raise ConfigError(
+                f"model {name!r}: {parts[2]} is not in train.lr {list(self.train.lr)}"
+            )
+        lr = rates[parts[2]] if grid else self.train.lr[0]
         options = tuple(sorted(self.activation_options[activation].items()))
         recipe = self.architectures[arch]
-        return ModelSpec(name, activation, options, arch, recipe.hidden, int(seed), recipe.init)
+        return ModelSpec(
+            name, activation, options, arch, recipe.hidden, int(seed), recipe.init, lr=lr
+        )
+
+
+def lr_label(lr: float) -> str:
+    """A learning rate as a model's name carries it: ``lr0.03`` (positional: no '-')."""
+    return "lr" + format(Decimal(repr(lr)), "f")
 
 
 def parse(raw: Any) -> Config:
@@ -252,7 +281,7 @@ def parse(raw: Any) -> Config:
     t = root.section("train")
     train = TrainConfig(
         optimizer=t.choice("optimizer", OPTIMIZERS),
-        lr=t.number("lr", positive=True),
+        lr=t.numbers("lr", positive=True),
         momentum=t.number("momentum", minimum=0.0, below=1.0),
         batch_size=t.integer("batch_size", minimum=1, maximum=MAX_BATCH),
         max_epochs=t.integer("max_epochs", minimum=1, maximum=MAX_EPOCHS),
@@ -263,6 +292,8 @@ def parse(raw: Any) -> Config:
         probe_every=t.integer("probe_every", minimum=1, maximum=MAX_EPOCHS),
         pack_size=t.auto_or_integer("pack_size", minimum=1, maximum=MAX_PACK),
         checkpoint_seconds=t.number("checkpoint_seconds", minimum=0.0),
+        min_epochs=t.integer("min_epochs", minimum=1, maximum=MAX_EPOCHS),
+        patience_on=t.choice("patience_on", PATIENCE_ON),
     )
     t.done()
     train_images = OFFICIAL_TRAIN_IMAGES - data.val_size

@@ -107,6 +107,25 @@ class Section:
             raise ConfigError(f"{where}: {value!r} must be < {below}")
         return float(value)
 
+    def numbers(
+        self, key: str, *, positive: bool = False, maximum_count: int = 64
+    ) -> tuple[float, ...]:
+        """A number, or a non-empty list of distinct numbers (a grid), each checked as
+        ``number`` checks one."""
+        where, value = self.get(key)
+        values = value if isinstance(value, list) else [value]
+        if not values or len(values) > maximum_count:
+            raise ConfigError(
+                f"{where}: {value!r} must be a number or a list of 1 to {maximum_count} numbers"
+            )
+        # each item read as a key of its own, so an error names it: train.lr[1]
+        labels = [f"{key}[{i}]" for i in range(len(values))] if isinstance(value, list) else [key]
+        items = Section(dict(zip(labels, values, strict=True)), self.path)
+        checked = [items.number(label, positive=positive) for label in labels]
+        if len(set(checked)) != len(checked):
+            raise ConfigError(f"{where}: {value!r} lists a number twice")
+        return tuple(checked)
+
     def names(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
         where, value = self.get(key)
         if not isinstance(value, list) or not value:

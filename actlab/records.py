@@ -55,15 +55,19 @@ def model_params(
     stacked: bool,
     code: str,
 ) -> dict[str, Any]:
-    """Everything that defines a trained model, flattened ``train.lr`` style: its spec, the
+    """Everything that defines a trained model, flattened ``train.lr`` style: its spec (with
+    ``train.lr`` its own rate, not the grid), the
     training settings that change its numbers (the device type it trains on, not the
     ``train.device`` setting; ``stacked``: trained in a pack, whose kernels differ from a
     network's alone), the hash of the code that trains it, and the data facts from the
     prepared data's meta (what it is, not where it was read from)."""
-    params = {f"model.{k}": v for k, v in spec.to_dict().items() if k != "activation_options"}
+    params = {
+        f"model.{k}": v for k, v in spec.to_dict().items() if k not in ("activation_options", "lr")
+    }
     params.update({f"activation.{k}": v for k, v in spec.options.items()})
     train_params = dataclasses.asdict(train)
     params.update({f"train.{k}": v for k, v in train_params.items() if k not in SCHEDULING})
+    params["train.lr"] = spec.lr  # its own rate: the grid it is one of does not define it
     params["train.device"] = device
     params["train.stacked"] = stacked
     params["code.train"] = code

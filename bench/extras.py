@@ -18,7 +18,7 @@ from actlab.model import mlp
 from actlab.probes import neurons
 from actlab.training import loop
 
-TRAIN = config.TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference
+TRAIN = config.TrainConfig("sgd", (0.01,), 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference
 
 
 def bench_one(
@@ -27,8 +27,10 @@ def bench_one(
     """Median seconds of one training epoch (``actlab.training.loop.train_epoch``), one inference
     epoch, and the census pass that ``dead_neurons`` runs (outputs and f'(z) of every neuron)."""
     device = x.device
-    net = mlp.build(ModelSpec("bench", activation, (), "bench", widths, 0)).to(device)
-    optimizer = loop.make_optimizer(TRAIN, net.parameters())
+    net = mlp.build(ModelSpec("bench", activation, (), "bench", widths, 0, lr=TRAIN.lr[0])).to(
+        device
+    )
+    optimizer = loop.make_optimizer(TRAIN, net.parameters(), TRAIN.lr[0])
     order = torch.randperm(len(x), device=device)
     return (
         timed(lambda: loop.train_epoch(net, optimizer, x, y, order, 256), device, repeats),

@@ -55,7 +55,7 @@ from actlab.training import device, loop, pack
 ROOT = Path(__file__).resolve().parents[1]
 BASE = (512, 256, 256, 128)
 OPTIONS = {"leakyrelu": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
-TRAIN = TrainConfig("sgd", 0.01, 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference's
+TRAIN = TrainConfig("sgd", (0.01,), 0.9, 256, 1, 1, "auto", "fused", 10000)  # the reference's
 
 
 DEEP = (256,) * 5 + (128,) * 5
@@ -64,7 +64,9 @@ PACK_SIZES = (1, 3, 21, 42)
 
 def spec(activation: str, hidden=BASE, seed: int = 42) -> ModelSpec:
     options = tuple(OPTIONS.get(activation, {}).items())
-    return ModelSpec(f"{activation}-bench-{seed}", activation, options, "bench", hidden, seed)
+    return ModelSpec(
+        f"{activation}-bench-{seed}", activation, options, "bench", hidden, seed, lr=TRAIN.lr[0]
+    )
 
 
 def network(activation: str, dev: torch.device, impl: str = "fused", hidden=BASE) -> mlp.MLP:
@@ -77,13 +79,13 @@ def pack_epochs(hidden, size: int, splits: datasets.Splits, batches: int, dev):
     pack's models cycle through the activations, each with its own seed and batch order."""
     x, y = splits.x_train, splits.y_train
     net = network("relu", dev, hidden=hidden)
-    optimizer = loop.make_optimizer(TRAIN, net.parameters())
+    optimizer = loop.make_optimizer(TRAIN, net.parameters(), TRAIN.lr[0])
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: batches * 256]
     single = (lambda o: lambda: loop.train_epoch(net, optimizer, x, y, o, 256))(order.to(dev))
     names = list(ACTIVATIONS)
     specs = [spec(names[m % len(names)], hidden, seed=42 + m) for m in range(size)]
     stack = pack.Stack([pack.start(s, TRAIN, dev)[0] for s in specs])
-    stacked = pack.make_optimizer(TRAIN, stack)
+    stacked = pack.make_optimizer(TRAIN, stack, TRAIN.lr[0])
     g = torch.Generator().manual_seed(1)
     orders = torch.stack([torch.randperm(len(x), generator=g)[: batches * 256] for _ in specs])
     orders = orders.to(dev)
@@ -135,7 +137,7 @@ def tutorial_samples_per_s(batches: int) -> float:
 
 def our_epoch(activation: str, splits: datasets.Splits, batches: int, dev, impl="fused"):
     net = network(activation, dev, impl)
-    optimizer = loop.make_optimizer(TRAIN, net.parameters())
+    optimizer = loop.make_optimizer(TRAIN, net.parameters(), TRAIN.lr[0])
     x, y = splits.x_train, splits.y_train
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: batches * 256]
     order = order.to(dev)
@@ -163,7 +165,7 @@ def gemm_step(batch: int, dev: torch.device):
 
 def extras_fraction(splits: datasets.Splits, dev, repeats: int) -> dict[str, float]:
     net = network("tanh", dev)
-    optimizer = loop.make_optimizer(TRAIN, net.parameters())
+    optimizer = loop.make_optimizer(TRAIN, net.parameters(), TRAIN.lr[0])
     x, y = splits.x_train, splits.y_train
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(dev)
     n = len(x) // 256 * 256

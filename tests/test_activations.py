@@ -41,7 +41,7 @@ def test_every_registered_activation_builds_trains_and_initialises(name, impl, i
     the loss is finite and every weight moved (a missing gain or class fails here, not in a
     training run)."""
     options = {k: o.default for k, o in ACTIVATIONS[name].options.items()}
-    spec = ModelSpec(f"{name}-t-1", name, tuple(options.items()), "t", (16, 8), 1, init)
+    spec = ModelSpec(f"{name}-t-1", name, tuple(options.items()), "t", (16, 8), 1, init, lr=0.01)
     net = mlp.build(spec, impl)
     before = [p.detach().clone() for p in net.parameters()]
     x = torch.randn(32, 1, 28, 28, generator=torch.Generator().manual_seed(0))

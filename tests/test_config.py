@@ -13,7 +13,7 @@ def test_defaults_are_the_reference_configuration():
     assert (cfg.data.mean, cfg.data.std) == (0.5, 0.5)
     assert cfg.architectures["base"] == config.Architecture((512, 256, 256, 128), "default")
     assert cfg.architectures["deep"] == config.Architecture((256,) * 5 + (128,) * 5, "default")
-    assert (cfg.train.lr, cfg.train.momentum, cfg.train.batch_size) == (0.01, 0.9, 256)
+    assert (cfg.train.lr, cfg.train.momentum, cfg.train.batch_size) == ((0.01,), 0.9, 256)
     assert (cfg.train.max_epochs, cfg.train.patience, cfg.models.seeds) == (50, 7, (42, 43, 44))
     assert cfg.activation_options["leakyrelu"] == {"alpha": 0.1}
     assert cfg.model_names()[:3] == ["sigmoid-base-42", "sigmoid-base-43", "sigmoid-base-44"]
@@ -50,6 +50,15 @@ def test_defaults_are_the_reference_configuration():
         ({"train__lr": -0.1}, r"train.lr: -0.1 must be > 0"),
         ({"train__lr": "fast"}, r"train.lr: 'fast' must be a number"),
         ({"train__patience": 0}, r"train.patience: 0 must be >= 1"),
+        ({"train__lr": [0.01, -1]}, r"train.lr\[1\]: -1 must be > 0"),
+        ({"train__lr": [0.01, "0.1"]}, r"train.lr\[1\]: must be a number, not the string '0.1'"),
+        ({"train__lr": [0.01, 0.01]}, r"train.lr: \[0.01, 0.01\] lists a number twice"),
+        ({"train__lr": []}, r"train.lr: \[\] must be a number or a list of 1 to 64 numbers"),
+        ({"train__min_epochs": 0}, r"train.min_epochs: 0 must be >= 1"),
+        (
+            {"train__patience_on": "loss"},
+            r"train.patience_on: 'loss' is not allowed; use one of val_acc, val_loss, either",
+        ),
         ({"train__batch_size": 0}, r"train.batch_size: 0 must be >= 1"),
         ({"train__max_epochs": True}, r"train.max_epochs: True must be an integer"),
         (
@@ -168,6 +177,32 @@ def test_unknown_model_name():
         config.parse(params()).model_spec("relu-base")
     with pytest.raises(ConfigError, match="model 'gelu-base-42': no activation_options.gelu"):
         config.parse(params()).model_spec("gelu-base-42")
+
+
+def test_a_grid_of_learning_rates_is_a_matrix_axis_named_in_each_model():
+    cfg = config.parse(
+        params(
+            models__activations=["relu"],
+            models__architectures=["base"],
+            models__seeds=[42, 43],
+            train__lr=[0.00001, 0.1],
+        )
+    )
+    names = cfg.model_names()
+    assert names == [
+        "relu-base-lr0.00001-42",
+        "relu-base-lr0.00001-43",
+        "relu-base-lr0.1-42",
+        "relu-base-lr0.1-43",
+    ]
+    spec = cfg.model_spec("relu-base-lr0.1-43")
+    assert (spec.lr, spec.seed, spec.configuration) == (0.1, 43, "relu-base-lr0.1")
+    with pytest.raises(ConfigError, match=r"lr0.3 is not in train.lr \[1e-05, 0.1\]"):
+        cfg.model_spec("relu-base-lr0.3-42")
+    with pytest.raises(ConfigError, match="expected <activation>-<architecture>-lr<rate>-<seed>"):
+        cfg.model_spec("relu-base-42")
+    one = config.parse(params(train__lr=0.03))
+    assert one.model_spec("relu-base-42").lr == 0.03 and "relu-base-42" in one.model_names()
 
 
 def test_seeds_are_a_matrix_axis_in_dvc_order():

@@ -62,7 +62,9 @@ def check_invariants(cfg: config.Config) -> None:
     train_images = config.OFFICIAL_TRAIN_IMAGES - d.val_size
     assert 1 <= d.val_size < config.OFFICIAL_TRAIN_IMAGES
     assert math.isfinite(d.mean) and math.isfinite(d.std) and d.std > 0
-    assert math.isfinite(t.lr) and t.lr > 0 and 0 <= t.momentum < 1
+    assert t.lr and all(math.isfinite(lr) and lr > 0 for lr in t.lr) and 0 <= t.momentum < 1
+    assert len(set(t.lr)) == len(t.lr) and len(set(cfg.model_names())) == len(cfg.model_names())
+    assert 1 <= t.min_epochs <= config.MAX_EPOCHS and t.patience_on in config.PATIENCE_ON
     assert 1 <= t.batch_size <= train_images and 1 <= t.dynamics_subset <= train_images
     assert 1 <= t.max_epochs <= config.MAX_EPOCHS and t.patience >= 1
     assert isinstance(t.probe_every, int) and 1 <= t.probe_every <= config.MAX_EPOCHS

@@ -6,7 +6,7 @@ from actlab.model import mlp
 
 
 def spec(widths=(512, 256, 256, 128), activation="relu", options=(), seed=0):
-    return ModelSpec(f"{activation}-x-{seed}", activation, options, "x", widths, seed)
+    return ModelSpec(f"{activation}-x-{seed}", activation, options, "x", widths, seed, lr=0.01)
 
 
 def test_seed_gives_the_reference_tutorial_weights():

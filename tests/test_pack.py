@@ -1,5 +1,7 @@
 """Packs: models of one architecture trained as one stacked network, each as if alone."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -11,7 +13,9 @@ from tests.helpers.blobs import splits, train_config
 
 
 def spec(activation, seed=42, options=(), hidden=(64, 32)):
-    return ModelSpec(f"{activation}-base-{seed}", activation, options, "base", hidden, seed)
+    return ModelSpec(
+        f"{activation}-base-{seed}", activation, options, "base", hidden, seed, lr=0.01
+    )
 
 
 MATES = [spec("tanh"), spec("sigmoid", 43), spec("leakyrelu", 44, (("alpha", 0.1),))]
@@ -19,6 +23,7 @@ MATES = [spec("tanh"), spec("sigmoid", 43), spec("leakyrelu", 44, (("alpha", 0.1
 
 def run(specs, dev="cpu", **edits):
     tc = train_config(**{"train__max_epochs": 4, "train__patience": 2, **edits})
+    specs = [dataclasses.replace(s, lr=tc.lr[0]) for s in specs]  # the rate the test sets
     return pack.train_pack(tc, specs, splits(), torch.device(dev))
 
 

@@ -62,7 +62,7 @@ def metrics_for(activation, test_acc, dead_init, dead_trained, epochs=3, seed=42
         }
     )
     spec = ModelSpec(
-        f"{activation}-base-{seed}", activation, (), "base", (512, 256, 256, 128), seed
+        f"{activation}-base-{seed}", activation, (), "base", (512, 256, 256, 128), seed, lr=0.01
     )
     return ModelMetrics(
         record=ModelRecord(spec, f"{activation}{seed}", {}, 567434),
@@ -141,7 +141,7 @@ def test_no_reference_for_other_widths_or_datasets(hand_made):
     assert table["reference_test_acc"].isna().all()
     spec = hand_made["relu-base-42"].record.spec
     hand_made["relu-base-42"].record = ModelRecord(
-        ModelSpec(spec.name, "relu", (), "base", (64, 64), 42), "k", {}, 1
+        ModelSpec(spec.name, "relu", (), "base", (64, 64), 42, lr=0.01), "k", {}, 1
     )
     table = model_table("fashion_mnist", hand_made).set_index("model")
     assert pd.isna(table.loc["relu-base-42", "reference_test_acc"])

@@ -32,7 +32,7 @@ def test_the_custom_autograd_tutorial():
     t = cfg.train
     assert (t.activation_impl, t.lr, t.momentum, t.batch_size, t.max_epochs) == (
         "manual",
-        0.01,
+        (0.01,),
         0.0,
         64,
         25,
@@ -47,7 +47,7 @@ def test_the_shallow_deep_tutorial():
     }
     assert widths == {"shallow_64x4": (64,) * 4, "deep_48x9": (48,) * 9}
     t = cfg.train
-    assert (t.lr, t.momentum, t.batch_size, t.max_epochs) == (0.01, 0.9, 64, 30)
+    assert (t.lr, t.momentum, t.batch_size, t.max_epochs) == ((0.01,), 0.9, 64, 30)
 
 
 def test_the_default_preset_is_the_default():

@@ -61,7 +61,7 @@ def test_run_names_carry_the_dvc_experiment(monkeypatch):
 
 
 def model_config(name="relu-base", key="k1"):
-    spec = ModelSpec(name, "relu", (), "base", (4, 2), 42)
+    spec = ModelSpec(name, "relu", (), "base", (4, 2), 42, lr=0.01)
     return ModelRecord(spec, key, {"train.lr": 0.01, "model.hidden_sizes": [4, 2]}, 3000)
 
 
@@ -83,7 +83,7 @@ def live_and_deleted():
 
 def test_seeds_of_a_configuration_are_children_of_one_parent_run(mlflow_store):
     def record(seed, lr=0.01):
-        spec = ModelSpec(f"relu-base-{seed}", "relu", (), "base", (4, 2), seed)
+        spec = ModelSpec(f"relu-base-{seed}", "relu", (), "base", (4, 2), seed, lr=lr)
         params = {"train.lr": lr, "model.name": spec.name, "model.seed": seed}
         return ModelRecord(spec, f"key{seed}{lr}", params, 3000)
 

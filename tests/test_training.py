@@ -1,6 +1,8 @@
 """The training loop on small synthetic data: implementations agree, reruns are bit-identical,
 initialisation schemes do what they say."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -8,13 +10,15 @@ from actlab import config
 from actlab.model import mlp
 from actlab.model.activations import kaiming_gain
 from actlab.probes import census, layers, weights
-from actlab.training import loop
+from actlab.training import loop, stopping
 from actlab.training.state import NeuronHistory, ResumeState
 from tests.helpers.blobs import same_result, splits, train_config
 
 
 def spec(activation="tanh", arch="base", seed=42, init="default", hidden=(64, 32)):
-    return config.ModelSpec(f"{activation}-{arch}-{seed}", activation, (), arch, hidden, seed, init)
+    return config.ModelSpec(
+        f"{activation}-{arch}-{seed}", activation, (), arch, hidden, seed, init, lr=0.01
+    )
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "swish", "elu", "relu"])
@@ -67,8 +71,9 @@ def test_init_schemes():
 def test_divergence_stops_the_model_and_keeps_the_last_finite_best():
     """lr 1e6 with plain SGD: the loss overflows within the first epochs."""
     tc = train_config(train__max_epochs=5, train__lr=1e6, train__momentum=0.0)
-    result = loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
-    assert result.diverged_at_epoch is not None
+    diverging = dataclasses.replace(spec("relu"), lr=1e6)
+    result = loop.train_model(tc, diverging, splits(), torch.device("cpu"))
+    assert result.diverged_at_epoch is not None and result.stopped == "diverged"
     assert len(result.history) == result.diverged_at_epoch  # stopped there
     assert all(torch.isfinite(t).all() for t in result.best_state.values())
     assert result.best_epoch < result.diverged_at_epoch
@@ -140,7 +145,8 @@ def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
 def test_the_epoch_training_stops_at_is_probed(edits, stopped_at):
     """However training ends, its last epoch is in the neuron history, whatever probe_every."""
     tc = train_config(train__max_epochs=9, train__probe_every=5, **edits)
-    result = loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    relu = dataclasses.replace(spec("relu"), lr=tc.lr[0])
+    result = loop.train_model(tc, relu, splits(), torch.device("cpu"))
     assert len(result.history) == stopped_at
     assert result.neuron_history.epochs == [0, stopped_at]
 
@@ -173,3 +179,55 @@ def test_fixed_histogram_counts_like_histc_and_clamps_on_request():
         == torch.histc(values[:-1], 4, -1.0, 1.0).long().tolist()
     )
     assert layers.fixed_histogram(values, 4, -1.0, 1.0, clamp=True).tolist() == [2, 1, 2, 3]
+
+
+def _rows(*epochs):
+    """(val_acc, val_loss) per epoch as the rows ``Stopping.update`` takes."""
+    return [{"train_loss": 1.0, "val_acc": a, "val_loss": v} for a, v in epochs]
+
+
+def _stops(rows, **edits):
+    tc = train_config(**{"train__max_epochs": 50, **edits})
+    stop = stopping.Stopping()
+    for epoch, row in enumerate(rows, 1):
+        improved, why = stop.update(tc, epoch, row)
+        if why:
+            return epoch, why, stop.best_epoch
+    return None, None, stop.best_epoch
+
+
+# At chance: accuracy flat at 0.10 from epoch 1, the loss still falling every epoch.
+LEARNING_AT_CHANCE = _rows(*[(0.10, 2.31 - 0.001 * e) for e in range(12)])
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        ({"train__patience_on": "val_acc", "train__patience": 3}, (4, "patience", 1)),
+        ({"train__patience_on": "either", "train__patience": 3}, (None, None, 1)),
+        ({"train__patience_on": "val_loss", "train__patience": 3}, (None, None, 1)),
+        (
+            {"train__patience_on": "val_acc", "train__patience": 3, "train__min_epochs": 10},
+            (10, "patience", 1),
+        ),
+        ({"train__patience_on": "val_acc", "train__max_epochs": 6}, (6, "max_epochs", 1)),
+    ],
+)
+def test_early_stopping_waits_for_the_progress_it_is_told_to(edits, expected):
+    assert _stops(LEARNING_AT_CHANCE, **edits) == expected
+
+
+def test_either_stops_when_accuracy_and_loss_have_both_stalled():
+    rows = _rows((0.5, 1.0), (0.6, 0.9), (0.7, 0.95), (0.65, 0.8), (0.6, 0.85), (0.6, 0.9))
+    # best accuracy at 3, lowest loss at 4: patience 2 counts from epoch 4
+    assert _stops(rows, train__patience=2, train__patience_on="either") == (6, "patience", 3)
+    assert _stops(rows, train__patience=2, train__patience_on="val_acc") == (5, "patience", 3)
+    assert _stops(rows, train__patience=2, train__patience_on="val_loss") == (6, "patience", 3)
+
+
+def test_a_loss_that_is_not_finite_stops_as_diverged_without_a_new_best():
+    tc = train_config(train__max_epochs=50)
+    stop = stopping.Stopping()
+    stop.update(tc, 1, {"train_loss": 1.0, "val_acc": 0.5, "val_loss": 1.0})
+    nan = {"train_loss": float("nan"), "val_acc": 0.9, "val_loss": 0.1}
+    assert stop.update(tc, 2, nan) == (False, "diverged") and stop.best_epoch == 1

@@ -53,7 +53,7 @@ def log_trained(
     """A finished training's metrics, tags and files; closes its run and returns the run
     that stays the model's (``runs.settle_training_run``)."""
     name = record.spec.name
-    numbers = {k: v for k, v in metrics.items() if v is not None}
+    numbers = {k: v for k, v in metrics.items() if v is not None and k != "stopped"}
     epochs = metrics["epochs_trained"]
     store.log_metrics(
         run_id, {**numbers, "train_seconds": seconds, "seconds_per_epoch": seconds / epochs}
@@ -61,7 +61,11 @@ def log_trained(
     diverged = metrics["diverged_at_epoch"]
     store.set_tags(
         run_id,
-        {"device": str(device), "diverged": "no" if diverged is None else f"epoch {diverged}"},
+        {
+            "device": str(device),
+            "diverged": "no" if diverged is None else f"epoch {diverged}",
+            "stopped": str(metrics["stopped"]),  # patience | max_epochs | diverged
+        },
     )
     store.log_artifact(run_id, paths.best_checkpoint(name), "checkpoint")
     store.log_artifact(run_id, paths.model_record(name), "checkpoint")

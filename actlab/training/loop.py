@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from actlab.errors import ConfigError
 from actlab.model import mlp
 from actlab.probes import neurons, weights
 from actlab.training.state import NeuronHistory, ResumeState
+from actlab.training.stopping import DIVERGED, Stopping
 
 log = logging.getLogger("train")
 EXTREMES_BATCH = 4096  # images per forward of the per-epoch neuron probe
@@ -39,13 +39,14 @@ class TrainResult:
     weight_histograms: dict = field(default_factory=dict)  # weights.WeightHistograms.state()
     seconds: float = 0.0
     diverged_at_epoch: int | None = None  # the epoch whose training loss was not finite
+    stopped: str | None = None  # why it stopped: stopping.PATIENCE, MAX_EPOCHS or DIVERGED
 
 
-def make_optimizer(tc: TrainConfig, params) -> torch.optim.Optimizer:
+def make_optimizer(tc: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
     # fused: one kernel per parameter for the whole update, on the CPU as on CUDA.
     if tc.optimizer == "adam":
-        return torch.optim.Adam(params, lr=tc.lr, fused=True)
-    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, fused=True)
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    return torch.optim.SGD(params, lr=lr, momentum=tc.momentum, fused=True)
 
 
 def train_epoch(
@@ -108,7 +109,7 @@ def train_model(
     resume: ResumeState | None = None,
     save_state: Callable[[ResumeState], None] | None = None,
 ) -> TrainResult:
-    """Train with early stopping; ``on_epoch`` receives each epoch's row as it is made.
+    """Train until ``stopping`` says; ``on_epoch`` receives each epoch's row as it is made.
 
     ``save_state`` receives, after every epoch that training goes on from, everything needed
     to continue; passed back as ``resume``, training continues from there and ends
@@ -117,7 +118,7 @@ def train_model(
     """
     net = mlp.build(spec, tc.activation_impl).to(dev)
     init_state = copy.deepcopy(net.state_dict())
-    optimizer = make_optimizer(tc, net.parameters())
+    optimizer = make_optimizer(tc, net.parameters(), spec.lr)
     # Batches are slices of a per-epoch permutation drawn on the CPU: same order on any device.
     generator = torch.Generator().manual_seed(spec.seed)
     x, y = splits.x_train, splits.y_train
@@ -131,14 +132,14 @@ def train_model(
     histograms = weights.WeightHistograms(net)
     histograms.record(net)  # epoch 0: the initial weights
     history: list[dict] = []
-    best_acc, best_epoch, best_state = -1.0, 0, init_state
+    stop, best_state, stopped = Stopping(), init_state, None
     diverged, first_epoch, earlier_seconds = None, 1, 0.0
     if resume is not None:
         net.load_state_dict(resume.net)
         optimizer.load_state_dict(resume.optimizer)
         generator.set_state(resume.generator)
         history = resume.history
-        best_acc, best_epoch = resume.best_acc, resume.best_epoch
+        stop = resume.stopping()
         best_state = {k: v.to(dev) for k, v in resume.best_state.items()}
         snapshots, probe_epochs = resume.snapshots, resume.probe_epochs
         histograms.load(resume.weight_histograms)
@@ -159,29 +160,27 @@ def train_model(
             **extras["weights"],
         }
         history.append(row)
-        val_acc = row["val_acc"]
-        finite, improved = math.isfinite(row["train_loss"]), val_acc > best_acc
-        early_stop = not improved and epoch - best_epoch >= tc.patience
-        if not finite or early_stop or epoch == tc.max_epochs or epoch % tc.probe_every == 0:
+        improved, stopped = stop.update(tc, epoch, row)
+        if stopped or epoch % tc.probe_every == 0:
             snapshots.append(snapshot_neurons(net, subset))
             probe_epochs.append(epoch)
         on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
-        if not finite:
+        if stopped == DIVERGED:
             # Divergence is a result, not a crash: stop this model and keep its best
             # checkpoint from before (finite, or the initial weights if epoch 1 diverged).
             diverged = epoch
             log.warning("%s: training loss not finite at epoch %d: diverged", spec.name, epoch)
             break
         if improved:
-            best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(net.state_dict())
-        elif early_stop:
+        if stopped:
             log.info(
-                "%s: early stop at epoch %d, best val acc %.4f at epoch %d",
+                "%s: stopped at epoch %d (%s), best val acc %.4f at epoch %d",
                 spec.name,
                 epoch,
-                best_acc,
-                best_epoch,
+                stopped,
+                stop.best_acc,
+                stop.best_epoch,
             )
             break
         if save_state is not None:
@@ -192,13 +191,15 @@ def train_model(
                     optimizer.state_dict(),
                     generator.get_state(),
                     history,
-                    best_acc,
-                    best_epoch,
+                    stop.best_acc,
+                    stop.best_epoch,
                     best_state,
                     snapshots,
                     probe_epochs,
                     histograms.state(),
                     time.perf_counter() - start,
+                    best_loss=stop.best_loss,
+                    best_loss_epoch=stop.best_loss_epoch,
                 )
             )
         interrupt.check()  # a safe point: the state to resume from is saved
@@ -206,11 +207,12 @@ def train_model(
         init_state,
         best_state,
         history,
-        best_epoch,
+        stop.best_epoch,
         NeuronHistory.of(snapshots, probe_epochs, len(subset)),
         histograms.state(),
         time.perf_counter() - start,
         diverged,
+        stopped,
     )
 
 
@@ -226,6 +228,7 @@ def summary(result: TrainResult, parameters: int) -> dict:
         "best_val_loss": best.get("val_loss"),
         "train_acc_at_best": best.get("train_acc"),
         "diverged_at_epoch": result.diverged_at_epoch,
+        "stopped": result.stopped,
     }
 
 

@@ -15,7 +15,6 @@ Pure work, like ``loop``: tensors in, one ``TrainResult`` per model out; ``on_ep
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from actlab.probes import weights
 from actlab.probes.neurons import NeuronExtremes
 from actlab.training.loop import EXTREMES_BATCH, TrainResult
 from actlab.training.state import NeuronHistory, ResumeState
+from actlab.training.stopping import DIVERGED, Stopping
 
 VALIDATION_BATCH = 4096  # images per stacked forward of the validation pass
 
@@ -127,12 +127,12 @@ class Member:
     snapshots: list[NeuronExtremes]
     probe_epochs: list[int] = field(default_factory=lambda: [0])
     history: list[dict] = field(default_factory=list)
-    best_acc: float = -1.0
-    best_epoch: int = 0
+    stop: Stopping = field(default_factory=Stopping)
     best_state: dict = field(default_factory=dict)
     epoch: int = 0  # the last epoch done
     seconds: float = 0.0
     diverged: int | None = None
+    stopped: str | None = None
     optimizer: list[dict] = field(default_factory=list)  # its slices of the optimiser state
 
     def result(self, subset_size: int) -> TrainResult:
@@ -140,22 +140,23 @@ class Member:
             self.init_state,
             {k: v.cpu() for k, v in self.best_state.items()},
             self.history,
-            self.best_epoch,
+            self.stop.best_epoch,
             NeuronHistory.of(self.snapshots, self.probe_epochs, subset_size),
             self.histograms.state(),
             self.seconds,
             self.diverged,
+            self.stopped,
         )
 
 
-def make_optimizer(tc: TrainConfig, stack: Stack) -> torch.optim.Optimizer:
+def make_optimizer(tc: TrainConfig, stack: Stack, lr: float) -> torch.optim.Optimizer:
     # One tensor per layer for all models: the update is elementwise, so each model's slice
     # is updated as it would be alone. foreach, not fused: the fused CPU kernel treats the
     # tail of a tensor apart from its body, which would tie a model's bits to its position.
     params = [*stack.weights, *stack.biases]
     if tc.optimizer == "adam":
-        return torch.optim.Adam(params, lr=tc.lr, foreach=True)
-    return torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, foreach=True)
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, momentum=tc.momentum, foreach=True)
 
 
 def _slices(optimizer: torch.optim.Optimizer, params: list, m: int) -> list[dict]:
@@ -215,7 +216,7 @@ def resume(
     member.histograms.load(state.weight_histograms)
     member.snapshots, member.probe_epochs = state.snapshots, state.probe_epochs
     member.history, member.epoch, member.seconds = state.history, state.epoch, state.seconds
-    member.best_acc, member.best_epoch = state.best_acc, state.best_epoch
+    member.stop = state.stopping()
     member.best_state = {k: v.to(dev) for k, v in state.best_state.items()}
     member.optimizer = [
         {k: (v.to(dev) if torch.is_tensor(v) and v.dim() else v) for k, v in s.items()}
@@ -320,8 +321,11 @@ def train_pack(
     result when it stops; ``save_state`` the resume state of every model still training after
     an epoch (the stage decides whether to write it); a stop request is raised right after.
     """
-    if len({s.hidden_sizes for s in specs}) != 1:
-        raise ValueError("a pack holds models of one architecture (the same hidden widths)")
+    if len({(s.hidden_sizes, s.lr) for s in specs}) != 1:
+        raise ValueError(
+            "a pack holds models of one architecture (the same hidden widths) and learning rate"
+        )
+    lr = specs[0].lr
     resumed = resumed or {}
     x, y = splits.x_train, splits.y_train
     subset = x[: tc.dynamics_subset]
@@ -346,7 +350,7 @@ def train_pack(
         for m in fresh:
             members[m].snapshots = [snapshots[m]]
     params = [*stack.weights, *stack.biases]
-    optimizer = make_optimizer(tc, stack)
+    optimizer = make_optimizer(tc, stack, lr)
     _restack(optimizer, params, members)
     results: dict[str, TrainResult] = {}
     while members:
@@ -389,17 +393,14 @@ def train_pack(
         probe = False
         for m, (mb, row) in enumerate(zip(members, rows, strict=True)):
             mb.history.append(row)
-            finite, improved = math.isfinite(row["train_loss"]), row["val_acc"] > mb.best_acc
-            early_stop = not improved and mb.epoch - mb.best_epoch >= tc.patience
-            last = not finite or early_stop or mb.epoch == tc.max_epochs
-            if last or mb.epoch % tc.probe_every == 0:
+            improved, mb.stopped = mb.stop.update(tc, mb.epoch, row)
+            if mb.stopped or mb.epoch % tc.probe_every == 0:
                 probe = True
-            if not finite:
+            if mb.stopped == DIVERGED:
                 mb.diverged = mb.epoch
             elif improved:
-                mb.best_acc, mb.best_epoch = row["val_acc"], mb.epoch
                 mb.best_state = stack.state_dict_of(m)
-            if last:
+            if mb.stopped:
                 stopping.append(m)
         if probe:
             snapshots = _snapshot(stack, subset)
@@ -426,7 +427,7 @@ def train_pack(
             members = [members[m] for m in keep]
             stack = _take(stack, keep)
             params = [*stack.weights, *stack.biases]
-            optimizer = make_optimizer(tc, stack)
+            optimizer = make_optimizer(tc, stack, lr)
             _restack(optimizer, params, members)
         if save_state is not None:
             save_state(
@@ -464,11 +465,13 @@ def _resume_state(mb: Member, stack: Stack, optimizer, m: int) -> ResumeState:
         {"slices": _slices(optimizer, params, m)},
         mb.generator.get_state(),
         mb.history,
-        mb.best_acc,
-        mb.best_epoch,
+        mb.stop.best_acc,
+        mb.stop.best_epoch,
         mb.best_state,
         mb.snapshots,
         mb.probe_epochs,
         mb.histograms.state(),
         mb.seconds,
+        best_loss=mb.stop.best_loss,
+        best_loss_epoch=mb.stop.best_loss_epoch,
     )

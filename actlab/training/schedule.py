@@ -24,12 +24,12 @@ def packs(
     specs: list[ModelSpec], size: int, resumed: Mapping[str, ResumeState]
 ) -> list[list[ModelSpec]]:
     """``specs`` in packs of at most ``size``, in matrix order: one architecture (the same
-    hidden widths) per pack, and in a pack either models that start or models that resume
-    after the same epoch (their optimiser states step together)."""
+    hidden widths) and one learning rate per pack, and in a pack either models that start or
+    models that resume after the same epoch (their optimiser states step together)."""
     if size == 1:
         return [[spec] for spec in specs]
     groups: dict[tuple, list[ModelSpec]] = {}
     for spec in specs:
         state = resumed.get(spec.name)
-        groups.setdefault((spec.hidden_sizes, state and state.epoch), []).append(spec)
+        groups.setdefault((spec.hidden_sizes, spec.lr, state and state.epoch), []).append(spec)
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]

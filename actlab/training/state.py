@@ -7,12 +7,14 @@ Both travel through ``torch.save`` as plain dicts of tensors and numbers (``to_d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from actlab.probes.neurons import NeuronExtremes
+from actlab.training.stopping import Stopping
 
 
 @dataclass
@@ -78,6 +80,12 @@ class ResumeState:
     weight_histograms: dict
     seconds: float
     run_id: str | None = None  # the MLflow run the training logs to
+    best_loss: float = math.inf  # the lowest validation loss so far, and its epoch
+    best_loss_epoch: int = 0
+
+    def stopping(self) -> Stopping:
+        """The early-stopping state to continue from."""
+        return Stopping(self.best_acc, self.best_epoch, self.best_loss, self.best_loss_epoch)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(vars(self))

@@ -23,6 +23,8 @@ def splits(n_train=1024, n_val=256, seed=0):
 def train_config(**edits):
     edits = {
         "train__max_epochs": 1,
+        "train__min_epochs": 1,  # early stopping as soon as patience allows,
+        "train__patience_on": "val_acc",  # on accuracy alone (blobs' loss falls for long)
         "train__batch_size": 64,
         "train__dynamics_subset": 256,
         **edits,

@@ -51,6 +51,8 @@ _REFERENCE: dict[str, Any] = {
         "batch_size": 256,
         "max_epochs": 50,
         "patience": 7,
+        "min_epochs": 20,
+        "patience_on": "either",
         "device": "auto",
         "activation_impl": "fused",
         "dynamics_subset": 10000,
