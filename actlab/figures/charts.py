@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from actlab.analysis.tables import ModelMetrics
-from actlab.config import PlotConfig, configuration_name
+from actlab.records import ModelMetrics
+from actlab.config import PlotConfig
 from actlab.model.activations import make_activation
 
 Metrics = Mapping[str, ModelMetrics]
@@ -386,8 +386,8 @@ def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]
     ax.set(
         xlabel="predicted class",
         ylabel="true class",
-        title=f"Confusion matrix of the best model, {name} "
-        f"(test accuracy {100 * m.evaluate['test_acc']:.2f}%)",
+        title=f"Confusion matrix of the best model, {name} (seed {m.record.spec.seed}, "
+        f"test accuracy {100 * m.evaluate['test_acc']:.2f}%)",
     )
     fig.colorbar(image, ax=ax, label="test images")
     return fig
