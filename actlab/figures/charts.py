@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from actlab.records import ModelMetrics
 from actlab.config import PlotConfig
 from actlab.model.activations import make_activation
+from actlab.records import ModelMetrics
 
 Metrics = Mapping[str, ModelMetrics]
 LINESTYLES = ["-", "--", ":", "-."]

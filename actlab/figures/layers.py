@@ -283,7 +283,7 @@ def weight_histograms(pc: PlotConfig, name: str, hist: dict) -> Figure:
                     ha="right",
                     va=va,
                     fontsize="xx-small",
-                    color="white",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
                     gid="edge-bin",
                 )
             ax.set_title(f"{layer} layer: {label}", fontsize="small")
@@ -294,7 +294,7 @@ def weight_histograms(pc: PlotConfig, name: str, hist: dict) -> Figure:
             fig.colorbar(mesh, ax=ax).set_label("log10(count + 1)", fontsize="x-small")
     fig.suptitle(
         f"{name}: weights and weight gradients of the first and last layer, per epoch\n"
-        "bins fixed at initialisation; values beyond them are counted in the outermost bin "
+        "bins fixed at initialisation; values beyond them are counted in the outermost bin\n"
         "(≤ lowest edge, ≥ highest); the lowest gradient bin holds exact zeros too"
     )
     return fig
