@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from actlab.analysis.tables import ModelMetrics
-from actlab.config import PlotConfig, configuration_name
+from actlab.config import PlotConfig
 from actlab.model.activations import make_activation
+from actlab.records import ModelMetrics
 
 Metrics = Mapping[str, ModelMetrics]
 LINESTYLES = ["-", "--", ":", "-."]
@@ -84,129 +84,286 @@ def samples(
     return fig
 
 
-def _mean_band(histories: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
-    """Per epoch, mean, min and max of ``column`` over the seeds that trained that long."""
-    stacked = pd.concat([h[["epoch", column]] for h in histories])
-    return stacked.groupby("epoch")[column].agg(["mean", "min", "max", "count"]).reset_index()
+CURVE_METRICS = (("val_acc", "validation accuracy (%)"), ("train_loss", "train loss (nats, log)"))
+STOP_MARKERS = {  # how a seed's training stopped -> the marker on its last epoch
+    "patience": ("o", "stopped: patience ran out"),
+    "max_epochs": ("s", "stopped: max_epochs reached"),
+    "diverged": ("X", "stopped: diverged (loss not finite)"),
+}
+
+
+def stopped(m: ModelMetrics, max_epochs: int | None = None) -> str:
+    """Why a model's training stopped: ``train.stopped`` where train wrote it; else
+    ``diverged`` where it diverged, ``max_epochs`` where it trained that long, ``patience``."""
+    train = m.train
+    if train.get("stopped") in STOP_MARKERS:
+        return train["stopped"]
+    if train.get("diverged_at_epoch") is not None:
+        return "diverged"
+    epochs = train.get("epochs_trained", len(m.history))
+    if max_epochs is not None and epochs >= max_epochs:
+        return "max_epochs"
+    return "patience"
 
 
 def curves(
-    pc: PlotConfig, metrics: Metrics, activations: Sequence[str], architectures: Sequence[str]
+    pc: PlotConfig,
+    metrics: Metrics,
+    activations: Sequence[str],
+    architectures: Sequence[str],
+    *,
+    max_epochs: int | None = None,
 ) -> Figure:
-    """Per configuration: the mean over its seeds per epoch, and a band from the lowest to the
-    highest seed (where at least two seeds trained that long)."""
-    colours = activation_colours(activations)
-    styles = {a: LINESTYLES[i % len(LINESTYLES)] for i, a in enumerate(architectures)}
-    configurations: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    """Small multiples, one row per activation and, per architecture, a column of validation
+    accuracy and one of training loss: a thin line per seed (its colour the seed's, the same
+    in every panel), a marker on the epoch it stopped saying why (patience, max_epochs or
+    divergence), and one y range per metric across all panels so the rows compare."""
+    seeds = sorted({m.record.spec.seed for m in metrics.values()})
+    seed_colours = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(seeds)}
+    rows, cols = len(activations), len(architectures) * len(CURVE_METRICS)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(pc.width, 0.9 + 1.25 * rows),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
+    )
+    by_config: dict[tuple[str, str], list[ModelMetrics]] = {}
     for m in metrics.values():
         spec = m.record.spec
-        configurations.setdefault((spec.activation, spec.architecture), []).append(m.history)
-    fig, axes = figure(pc, 2, 2, pc.width * 0.32)
-    panels = [
-        ("train_loss", "train loss"),
-        ("val_loss", "validation loss"),
-        ("train_acc", "train accuracy"),
-        ("val_acc", "validation accuracy"),
+        by_config.setdefault((spec.activation, spec.architecture), []).append(m)
+    for j in range(cols):  # one y range per metric: every panel of a metric shares it
+        first = axes[0, j % len(CURVE_METRICS)]
+        for ax in axes[:, j]:
+            if ax is not first:
+                ax.sharey(first)
+    for i, activation in enumerate(activations):
+        for a, arch in enumerate(architectures):
+            for k, (column, label) in enumerate(CURVE_METRICS):
+                ax = axes[i, a * len(CURVE_METRICS) + k]
+                runs = sorted(
+                    by_config.get((activation, arch), []), key=lambda m: m.record.spec.seed
+                )
+                scale = 100 if column.endswith("acc") else 1
+                for m in runs:
+                    h, colour = m.history, seed_colours[m.record.spec.seed]
+                    ax.plot(h["epoch"], h[column] * scale, color=colour, lw=0.9, gid="seed")
+                    marker = STOP_MARKERS[stopped(m, max_epochs)][0]
+                    last = h[["epoch", column]].dropna().tail(1)
+                    at = (last["epoch"], last[column] * scale) if len(last) else None
+                    if at is None:  # nothing finite: mark the last epoch on the axis floor
+                        at = (h["epoch"].tail(1), [np.nan])
+                    ax.plot(
+                        *at,
+                        marker=marker,
+                        ls="",
+                        ms=5,
+                        mfc=colour,
+                        mec="black",
+                        mew=0.6,
+                        gid="stop",
+                    )
+                if not runs:
+                    ax.text(
+                        0.5,
+                        0.5,
+                        "no run",
+                        ha="center",
+                        va="center",
+                        transform=ax.transAxes,
+                        color="grey",
+                    )
+                if column.endswith("loss"):
+                    log_y(ax)
+                ax.tick_params(labelsize="x-small")
+                ax.grid(alpha=0.3)
+                if i == 0:
+                    ax.set_title(f"{arch}: {label}", fontsize="small")
+                if i == rows - 1:
+                    ax.set_xlabel("epoch", fontsize="x-small")
+                    integer_ticks(ax)
+            axes[i, 0].set_ylabel(activation, fontsize="small")
+    from matplotlib.lines import Line2D
+
+    keys = [Line2D([], [], color=c, lw=1.2, label=f"seed {s}") for s, c in seed_colours.items()]
+    keys += [
+        Line2D([], [], marker=mk, ls="", mfc="white", mec="black", label=text)
+        for mk, text in STOP_MARKERS.values()
     ]
-    for ax, (column, title) in zip(axes.flat, panels, strict=True):
-        accuracy = column.endswith("acc")
-        scale = 100 if accuracy else 1
-        for (activation, arch), histories in configurations.items():
-            band = _mean_band(histories, column)
-            colour = colours[activation]
-            ax.plot(
-                band["epoch"],
-                band["mean"] * scale,
-                label=configuration_name(activation, arch),
-                color=colour,
-                linestyle=styles[arch],
-            )
-            several = band["count"] > 1
-            ax.fill_between(
-                band["epoch"][several],
-                band["min"][several] * scale,
-                band["max"][several] * scale,
-                color=colour,
-                alpha=0.2,
-                linewidth=0,
-            )
-        ax.set(
-            title=title,
-            xlabel="epoch",
-            ylabel="accuracy (%)" if accuracy else "cross-entropy (nats)",
-        )
-        integer_ticks(ax)
-        if not accuracy:
-            log_y(ax)
-    axes[0, 1].legend(fontsize="x-small", ncol=2)
-    seeds = max(len(h) for h in configurations.values())
-    spread = f"mean of {seeds} seeds, band: min to max" if seeds > 1 else "one seed"
-    fig.suptitle(f"Training curves ({spread}): colour = activation, line style = architecture")
+    fig.legend(handles=keys, loc="outside lower center", ncol=len(keys), fontsize="small")
+    fig.suptitle(
+        "Training curves per configuration, one line per seed; rows: activation; "
+        "y axes shared per metric"
+    )
     return fig
+
+
+def _zoomed(values: Sequence[float], pad: float = 0.06) -> tuple[float, float] | None:
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    room = pad * (high - low or 1.0)
+    return low - room, high + room
 
 
 def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataFrame) -> Figure:
-    """Per configuration: mean test accuracy, its 95 % t interval (error bar), every seed as a
-    dot, and the published single-seed value where there is one."""
-    colours = activation_colours(list(dict.fromkeys(configurations["activation"])))
-    fig, axes = figure(pc, 1, 1, pc.width * 0.4)
-    ax = axes[0, 0]
-    x = np.arange(len(configurations))
-    means = configurations["test_acc_mean"].to_numpy(dtype=float)
-    low = configurations["test_acc_ci_low"].to_numpy(dtype=float)
-    high = configurations["test_acc_ci_high"].to_numpy(dtype=float)
-    has_ci = ~np.isnan(low)
-    ax.bar(x, means, color=[colours[a] for a in configurations["activation"]], alpha=0.8)
-    if has_ci.any():
-        ax.errorbar(
-            x[has_ci],
-            means[has_ci],
-            yerr=[means[has_ci] - low[has_ci], high[has_ci] - means[has_ci]],
-            fmt="none",
-            ecolor="black",
-            capsize=4,
-            label="95 % CI of the mean",
-        )
-    for xi, name in zip(x, configurations["configuration"], strict=True):
-        seeds = models.loc[models["activation"] + "-" + models["architecture"] == name, "test_acc"]
-        ax.scatter(
-            np.full(len(seeds), xi),
-            seeds,
-            s=12,
-            color="black",
-            zorder=3,
-            label="one seed" if xi == 0 else None,
-            gid="seeds",
-        )
-    reference = configurations["reference_test_acc"].to_numpy(dtype=float)
-    has_ref = ~np.isnan(reference)
-    if has_ref.any():
-        ax.scatter(
-            x[has_ref],
-            reference[has_ref],
-            marker="_",
-            s=400,
-            color="red",
-            zorder=4,
-            label="published, one seed (UvA tutorial 3)",
-        )
-    for xi, acc in zip(x, means, strict=True):  # inside the bar, clear of the markers
-        ax.text(
-            xi,
-            acc / 2,
-            f"{acc:.1f}",
-            ha="center",
-            va="center",
-            fontsize="x-small",
-            color="white",
-            rotation=90,
-        )
-    ax.set_xticks(x, configurations["configuration"], rotation=45, ha="right")
+    """Per architecture a panel, one row per activation: every seed's test accuracy (hollow
+    dot), the mean with its 95 % t interval (filled dot and thick line), the 95 % prediction
+    interval for one more seed (thin grey line, where it is defined) and the published
+    single-run value (white diamond) where there is one. The x axis is zoomed to the
+    configurations whose seeds all trained; a configuration with seeds at chance is written
+    in its row, not drawn, so it cannot stretch the axis."""
+    activations = list(dict.fromkeys(configurations["activation"]))
+    architectures = list(dict.fromkeys(configurations["architecture"]))
+    colours = activation_colours(activations)
+    height = 0.9 + 0.3 * len(activations)
+    fig, axes = plt.subplots(
+        1,
+        len(architectures),
+        figsize=(pc.width, height + 0.8),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
+    )
+    trained = models["trained"].astype(bool)
+    for ax, arch in zip(axes[0], architectures, strict=True):
+        of_arch = configurations[configurations["architecture"] == arch].set_index("activation")
+        values: list[float] = []
+        for y, activation in enumerate(activations):
+            if activation not in of_arch.index:
+                continue
+            row = of_arch.loc[activation]
+            mine = (models["activation"] == activation) & (models["architecture"] == arch)
+            seeds = models.loc[mine].sort_values("seed")
+            if not trained[mine].all():
+                accs = ", ".join(f"{a:.1f}" for a in seeds["test_acc"])
+                chance = int((~trained[mine]).sum())
+                ax.text(
+                    0.01,
+                    y,
+                    f"{chance}/{len(seeds)} seeds at chance (test acc {accs})",
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    fontsize="small",
+                    color="dimgrey",
+                    gid="at-chance",
+                )
+                continue
+            _accuracy_row(ax, y, row, seeds["test_acc"], colours[activation])
+            values += list(seeds["test_acc"])
+            values += [row.get(c, np.nan) for c in ("test_acc_ci_low", "test_acc_ci_high")]
+            values += [row.get(c, np.nan) for c in ("pi_low", "pi_high", "reference_test_acc")]
+        limits = _zoomed([float(v) for v in values])
+        if limits:
+            ax.set_xlim(limits)
+        ax.set_ylim(len(activations) - 0.5, -0.5)
+        ax.set_yticks(range(len(activations)), activations)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set(title=arch, xlabel="test accuracy (%)")
     n = int(configurations["seeds"].max())
-    spread = f"mean of {n} seeds" if n > 1 else "one seed: no confidence interval"
-    ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=f"Test accuracy ({spread})")
-    ax.legend(loc="upper left", fontsize="small")
+    spread = f"{n} seeds per configuration" if n > 1 else "one seed: no confidence interval"
+    fig.suptitle(f"Test accuracy ({spread}); x axis zoomed to the configurations that trained")
+    legend = _accuracy_legend(
+        models["activation"].isin(configurations["activation"]).any()
+        and configurations.get("reference_test_acc", pd.Series(dtype=float)).notna().any(),
+        any(c.get_gid() == "pi" for ax in axes[0] for c in ax.get_lines()),
+    )
+    fig.legend(handles=legend, loc="outside lower center", ncol=len(legend), fontsize="small")
     return fig
+
+
+def _accuracy_legend(published: bool, prediction: bool) -> list:
+    """Neutral-coloured keys: the colours of the rows are the activations'."""
+    from matplotlib.lines import Line2D
+
+    keys = [
+        Line2D([], [], marker="o", ls="", mfc="white", mec="black", ms=4, label="one seed"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            color="grey",
+            mec="black",
+            ms=7,
+            lw=2.5,
+            label="mean over seeds and its 95 % CI",
+        ),
+    ]
+    if prediction:
+        keys.append(
+            Line2D([], [], color="silver", lw=6, label="95 % prediction interval for one more seed")
+        )
+    if published:
+        keys.append(
+            Line2D(
+                [],
+                [],
+                marker="D",
+                ls="",
+                mfc="white",
+                mec="black",
+                mew=1.2,
+                label="published, one run (UvA tutorial 3)",
+            )
+        )
+    return keys
+
+
+def _accuracy_row(ax, y: int, row: pd.Series, seeds: pd.Series, colour) -> None:
+    pi = [float(row.get(c, np.nan)) for c in ("pi_low", "pi_high")]
+    if np.isfinite(pi).all():
+        ax.plot(
+            pi,
+            [y, y],
+            color="silver",
+            lw=6,
+            solid_capstyle="butt",
+            zorder=1,
+            label="95 % prediction interval, one more seed",
+            gid="pi",
+        )
+    ci = [float(row.get(c, np.nan)) for c in ("test_acc_ci_low", "test_acc_ci_high")]
+    if np.isfinite(ci).all():
+        ax.plot(ci, [y, y], color=colour, lw=2.5, zorder=2, label="95 % CI of the mean", gid="ci")
+    ax.plot(
+        [row["test_acc_mean"]],
+        [y],
+        "o",
+        color=colour,
+        ms=7,
+        mec="black",
+        mew=0.6,
+        zorder=3,
+        label="mean over seeds",
+        gid="mean",
+    )
+    ax.scatter(
+        seeds,
+        np.full(len(seeds), y - 0.22),
+        s=14,
+        facecolor="white",
+        edgecolor="black",
+        lw=0.8,
+        zorder=4,
+        label="one seed",
+        gid="seeds",
+    )
+    reference = float(row.get("reference_test_acc", np.nan))
+    if np.isfinite(reference):
+        ax.plot(
+            [reference],
+            [y + 0.22],
+            "D",
+            ms=6,
+            mfc="white",
+            mec="black",
+            mew=1.2,
+            zorder=5,
+            label="published, one run (UvA tutorial 3)",
+            gid="published",
+        )
 
 
 def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]) -> Figure:
@@ -229,8 +386,8 @@ def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]
     ax.set(
         xlabel="predicted class",
         ylabel="true class",
-        title=f"Confusion matrix of the best model, {name} "
-        f"(test accuracy {100 * m.evaluate['test_acc']:.2f}%)",
+        title=f"Confusion matrix of the best model, {name} (seed {m.record.spec.seed}, "
+        f"test accuracy {100 * m.evaluate['test_acc']:.2f}%)",
     )
     fig.colorbar(image, ax=ax, label="test images")
     return fig

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-from actlab.figures import charts, layers
+from actlab.figures import charts, forest, layers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,22 +23,32 @@ def comparison_figures(
     configurations: pd.DataFrame,
     samples: Mapping,
     classes: list[str],
+    *,
+    baseline: str,
+    margin: float,
 ) -> dict[str, Figure]:
-    """All comparison figures by file stem.
+    """All comparison figures by file stem, the headline ``comparison`` first.
 
-    Accuracy, curves and the per-layer counts aggregate every seed; the gradient-flow,
-    activation-distribution and dynamics figures show the first seed's models, one each.
+    ``baseline``: the activation every other is compared with, paired by seed; ``margin``:
+    the equivalence margin in points of test accuracy. Accuracy, curves and the per-layer
+    counts aggregate every seed; the gradient-flow, activation-distribution and dynamics
+    figures show the first seed's models, one each, and say which seed.
     """
     pc, m = cfg.plot, cfg.models
     best = models.loc[models["test_acc"].idxmax(), "model"]
     first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
     options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
+        "comparison": forest.comparison(
+            pc, configurations, models, baseline=baseline, margin=margin
+        ),
         "activations": charts.activations(pc, options),
         "samples": charts.samples(
             pc, samples["train_images"], samples["train_labels"], classes, cfg.data.dataset
         ),
-        "training_curves": charts.curves(pc, metrics, m.activations, m.architectures),
+        "training_curves": charts.curves(
+            pc, metrics, m.activations, m.architectures, max_epochs=cfg.train.max_epochs
+        ),
         "test_accuracy": charts.test_accuracy(pc, configurations, models),
         "dead_saturated_per_layer": layers.dead_per_layer(
             pc,

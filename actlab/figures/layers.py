@@ -15,6 +15,12 @@ from actlab.config import PlotConfig
 from actlab.figures.charts import Metrics, activation_colours, figure, integer_ticks, log_y
 
 
+def seeds_of(metrics: Metrics) -> str:
+    """``seed 42`` (or ``seeds 42, 43``): the seeds the models of a single-seed figure have."""
+    seeds = sorted({m.record.spec.seed for m in metrics.values()})
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
 def _layer_colours(n: int) -> list:
     """Layer 1 dark to layer n light: depth reads as a gradient at any number of layers."""
     return [plt.get_cmap("viridis")(i / max(1, n - 1) * 0.9) for i in range(n)]
@@ -31,35 +37,71 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
     for ax, (stat, label) in zip(
         axes[0], (("mean_abs", "mean |dL/dW|"), ("abs_q50", "median |dL/dW|")), strict=True
     ):
+        zeros = False
         for name in names:
             layers = metrics[name].distributions["gradient_flow_init"]
-            ax.plot(
-                [layer["layer"] for layer in layers],
-                [max(layer["summary"][stat], 1e-30) for layer in layers],
-                marker="o",
-                ms=3,
-                label=name,
-                color=colours[metrics[name].record.spec.activation],
-            )
+            x = np.array([layer["layer"] for layer in layers])
+            y = np.array([layer["summary"][stat] for layer in layers], dtype=float)
+            colour = colours[metrics[name].record.spec.activation]
+            ax.plot(x, np.where(y > 0, y, np.nan), marker="o", ms=3, label=name, color=colour)
+            if (y == 0).any():  # exactly 0: a marker on the "0" strip below the log axis
+                zeros = True
+                ax.plot(
+                    x[y == 0],
+                    np.full((y == 0).sum(), 0.035),
+                    "v",
+                    ms=5,
+                    color=colour,
+                    transform=ax.get_xaxis_transform(),
+                    gid="zeros",
+                )
         log_y(ax)
-        ax.set(xlabel="Linear layer (1 = input, last = output)", ylabel=f"{label} (log)")
+        if zeros:
+            low, high = ax.get_ylim()
+            if ax.get_yscale() == "log":
+                ax.set_ylim(low / (high / low) ** 0.1, high)  # room for the strip
+            strip = plt.Rectangle((0, 0), 1, 0.07, transform=ax.transAxes, color="0.9", lw=0)
+            ax.add_patch(strip).set_zorder(0)
+            ax.text(
+                0.005,
+                0.035,
+                "= 0",
+                transform=ax.transAxes,
+                va="center",
+                fontsize="x-small",
+                gid="zero-label",
+            )
+        scale = "log" if ax.get_yscale() == "log" else "linear"
+        ax.set(
+            xlabel="Linear layer (1 = input, last = output)",
+            ylabel=f"{label} ({scale}; ▼ in the grey strip: exactly 0)"
+            if zeros
+            else f"{label} ({scale})",
+        )
         integer_ticks(ax)
         ax.grid(alpha=0.3)
     axes[0, 1].legend(fontsize="x-small", ncol=2 if len(names) > 6 else 1)
     fig.suptitle(
-        f"Gradient flow at initialisation ({arch})\nweight gradients per layer, one batch of "
-        f"{batch} training images"
+        f"Gradient flow at initialisation ({arch}, {seeds_of(metrics)})\nweight gradients per "
+        f"layer, one batch of {batch} training images"
     )
     return fig
 
 
 def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Figure:
-    """One small panel per model: each hidden layer's output histogram as a line (log
-    counts), and the share of exact zeros over all layers in the panel title."""
+    """One small panel per model: each hidden layer's output histogram as a line (counts on a
+    log axis, so the tails show next to a spike at 0; an empty bin drops to the floor), and
+    the share of exact zeros over all layers in the panel title."""
     names = list(metrics)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.75)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(pc.width, pc.width / cols * 0.75 * rows + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, name in zip(axes.flat, names, strict=False):
         layers = metrics[name].distributions["activations_trained"]
         colours = _layer_colours(len(layers))
@@ -72,17 +114,22 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
                 label=f"layer {layer['layer']}",
             )
         zeros = np.mean([layer["summary"]["fraction_zero"] for layer in layers])
-        log_y(ax)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.7)
         ax.set_title(f"{name}: {100 * zeros:.0f}% exact zeros", fontsize="small")
         ax.set_xlabel("activation output", fontsize="x-small")
         ax.tick_params(labelsize="x-small")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    axes.flat[0].set_ylabel("count (log)", fontsize="x-small")
-    axes.flat[0].legend(fontsize="xx-small", ncol=2)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("count per bin (log scale)", fontsize="x-small")
+    handles, labels = axes.flat[0].get_legend_handles_labels()  # outside: no data covered
+    fig.legend(
+        handles, labels, loc="outside lower center", ncol=min(10, len(labels)), fontsize="x-small"
+    )
     fig.suptitle(
-        f"Activation outputs per hidden layer after training ({arch}), {batch} training "
-        "images\ndark = first layer, light = last"
+        f"Activation outputs per hidden layer after training ({arch}, {seeds_of(metrics)}), "
+        f"{batch} training images\ndark = first layer, light = last"
     )
     return fig
 
@@ -105,8 +152,10 @@ def dead_per_layer(
 ) -> Figure:
     """Heatmaps, one row per architecture: activation x hidden layer, the percentage of the
     layer's neurons that are dead / nearly dead / saturated, mean over the seeds."""
-    fig, axes = figure(pc, len(architectures), len(HEATMAP_PANELS), pc.width * 0.22)
+    height = 0.5 + 0.26 * len(activations)
+    fig, axes = figure(pc, len(architectures), len(HEATMAP_PANELS), height)
     for row, arch in zip(axes, architectures, strict=True):
+        grids = {}
         for ax, (when, what, title) in zip(row, HEATMAP_PANELS, strict=True):
             grid = []
             for activation in activations:
@@ -116,27 +165,50 @@ def dead_per_layer(
                     if m.record.spec.activation == activation and m.record.spec.architecture == arch
                 ]
                 grid.append(np.mean(of_config, axis=0))
-            values = np.asarray(grid)
+            values = grids[what, when] = np.asarray(grid)
             ax.imshow(values, cmap="Reds", vmin=0, vmax=100, aspect="auto")
-            for (i, j), v in np.ndenumerate(values):
-                ax.text(
-                    j,
-                    i,
-                    f"{v:.0f}" if v >= 0.5 else ("·" if v == 0 else "<1"),
-                    ha="center",
-                    va="center",
-                    fontsize="xx-small",
-                    color="white" if v > 60 else "black",
-                )
+            same = grids.get(("nearly_dead", "trained")) if what == "saturated" else None
+            for i, line in enumerate(values):
+                if not line.any():  # a row of zeros says so once, not with a dot per cell
+                    note = "0 in every layer"
+                elif same is not None and np.allclose(line, same[i]):
+                    note = "= nearly dead (f' = 0 where f = 0)"
+                else:
+                    note = None
+                if note:
+                    ax.text(
+                        (len(line) - 1) / 2,
+                        i,
+                        note,
+                        ha="center",
+                        va="center",
+                        fontsize="xx-small",
+                        color="dimgrey",
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 0.5},
+                        gid="row-note",
+                    )
+                    continue
+                for j, v in enumerate(line):
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.0f}" if v >= 0.5 else ("0" if v == 0 else "<1"),
+                        ha="center",
+                        va="center",
+                        fontsize="xx-small",
+                        color="white" if v > 60 else "black",
+                    )
             ax.set_xticks(range(values.shape[1]), range(1, values.shape[1] + 1))
             ax.set_yticks(range(len(activations)), activations)
             ax.tick_params(labelsize="x-small")
             ax.set_title(title, fontsize="small")
             ax.set_xlabel(f"hidden layer ({arch})", fontsize="x-small")
     fig.suptitle(
-        "Neurons per hidden layer in % of the layer, mean over seeds (· = none), on the whole "
-        "training split\ndead: output 0 on every image; nearly dead: output 0 on "
-        f">= {fraction:.0%} of them; saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}",
+        "Neurons per hidden layer in % of the layer, mean over seeds, on the whole training "
+        "split\ndead: output 0 on every image; nearly dead: output 0 on "
+        f">= {fraction:.0%} of them; saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}\n"
+        "where f' = 0 exactly where f = 0 (ReLU), saturated is nearly dead by definition: "
+        "those rows say so instead of repeating the numbers",
         fontsize="small",
     )
     return fig
@@ -155,20 +227,29 @@ def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
         for column, colour in zip(columns, _layer_colours(len(columns)), strict=True):
             ax.plot(dyn["epoch"], dyn[column], color=colour, label=column.removeprefix("dead_"))
         ax.plot(dyn["epoch"], dyn["dead_total"], "k--", lw=1, label="all layers")
-        ax.set_title(name, fontsize="small")
+        ax.set_title(f"{name} ({len(columns)} hidden layers)", fontsize="small")
         ax.set(xlabel="epoch (0 = init)", ylabel="dead neurons (count)")
         integer_ticks(ax)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     if names:
-        axes.flat[0].legend(fontsize="xx-small", ncol=2)
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import ListedColormap
+
+        depth = ListedColormap(_layer_colours(256))  # the layers' colours, first to last
+        bar = fig.colorbar(ScalarMappable(cmap=depth), ax=axes, ticks=[0, 1], aspect=30)
+        bar.ax.set_yticklabels(["first", "last"], fontsize="x-small")
+        bar.set_label("hidden layer (solid lines)", fontsize="x-small")
+        axes.flat[0].legend(
+            handles=[axes.flat[0].get_lines()[-1]], fontsize="x-small", loc="upper right"
+        )
     else:
         axes[0, 0].text(0.5, 0.5, "no model has a dead neuron at any epoch", ha="center")
     others = [n for n in metrics if n not in names]
     note = f"\nnone at any epoch: {', '.join(others)}" if 0 < len(others) <= 8 else ""
     fig.suptitle(
-        f"Dead neurons per layer and epoch\n(output 0 on all {subset} probed training images)"
-        + note,
+        f"Dead neurons per layer and epoch ({seeds_of(metrics)})\n(output 0 on all {subset} "
+        "probed training images)" + note,
         fontsize="small",
     )
     return fig
@@ -192,6 +273,19 @@ def weight_histograms(pc: PlotConfig, name: str, hist: dict) -> Figure:
             mesh = ax.pcolormesh(
                 epochs, np.asarray(hist["edges"][key]), np.log10(counts.T + 1), cmap="magma"
             )
+            edges = np.asarray(hist["edges"][key], dtype=float)
+            for edge, side, va in ((edges[0], "≤", "bottom"), (edges[-1], "≥", "top")):
+                ax.text(  # values beyond the bins are counted in the outermost ones
+                    0.99,
+                    edge,
+                    f"edge bin: {side} {edge:.3g}",
+                    transform=ax.get_yaxis_transform(),
+                    ha="right",
+                    va=va,
+                    fontsize="xx-small",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+                    gid="edge-bin",
+                )
             ax.set_title(f"{layer} layer: {label}", fontsize="small")
             ax.set_xlabel("epoch", fontsize="x-small")
             ax.set_ylabel(label, fontsize="x-small")
@@ -200,6 +294,7 @@ def weight_histograms(pc: PlotConfig, name: str, hist: dict) -> Figure:
             fig.colorbar(mesh, ax=ax).set_label("log10(count + 1)", fontsize="x-small")
     fig.suptitle(
         f"{name}: weights and weight gradients of the first and last layer, per epoch\n"
-        "bins fixed at initialisation; the lowest gradient bin holds exact zeros too"
+        "bins fixed at initialisation; values beyond them are counted in the outermost bin\n"
+        "(≤ lowest edge, ≥ highest); the lowest gradient bin holds exact zeros too"
     )
     return fig

@@ -1,0 +1,204 @@
+"""The headline figure: each activation's test accuracy as a paired difference from the
+baseline, per architecture (a forest plot). Data in, a matplotlib figure out.
+
+Only configurations whose seeds all trained (and whose baseline's did) go on the axis, which
+is zoomed to them so that half-point differences show; the others are listed in a strip
+below the panel with their seeds' accuracies, so a seed at chance never stretches the axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from actlab.config import PlotConfig
+
+ROW_INCHES = 0.32  # one activation's row on a panel
+STRIP_LINE_INCHES = 0.2  # one line of the strip of configurations that did not all train
+VERDICT_COLOURS = (  # by how the verdict starts; the first match wins
+    ("worse", "tab:red"),
+    ("better", "tab:green"),
+    ("equivalent", "tab:blue"),
+)
+
+
+def verdict_colour(verdict: object) -> str:
+    text = str(verdict) if isinstance(verdict, str) else ""
+    return next((c for start, c in VERDICT_COLOURS if text.startswith(start)), "dimgrey")
+
+
+def seeds_trained(models: pd.DataFrame, activation: str, arch: str) -> pd.DataFrame:
+    """The models of one configuration, by seed: test accuracy and whether it trained."""
+    rows = models[(models["activation"] == activation) & (models["architecture"] == arch)]
+    return rows.set_index("seed")[["test_acc", "trained"]].sort_index()
+
+
+def all_trained(seeds: pd.DataFrame) -> bool:
+    return len(seeds) > 0 and bool(seeds["trained"].astype(bool).all())
+
+
+def seed_differences(models: pd.DataFrame, activation: str, baseline: str, arch: str) -> pd.Series:
+    """Per seed both trained with: test accuracy of ``activation`` minus the baseline's."""
+    own, base = (seeds_trained(models, a, arch) for a in (activation, baseline))
+    both = own.index.intersection(base.index)
+    ok = own.loc[both, "trained"].astype(bool) & base.loc[both, "trained"].astype(bool)
+    both = both[ok.to_numpy()]
+    return own.loc[both, "test_acc"] - base.loc[both, "test_acc"]
+
+
+def at_chance_text(name: str, seeds: pd.DataFrame) -> str:
+    """``sigmoid: 2/3 seeds at chance (test acc 10.0, 10.0, 79.3)``."""
+    chance = int((~seeds["trained"].astype(bool)).sum())
+    accs = ", ".join(f"{a:.1f}" for a in seeds["test_acc"])
+    return f"{name}: {chance}/{len(seeds)} seeds at chance (test acc {accs})"
+
+
+def _limits(values: Sequence[float], margin: float) -> tuple[float, float]:
+    """A range holding every value, 0 and the equivalence band, with 8 % room each side."""
+    finite = [v for v in values if np.isfinite(v)] + [0.0, -margin, margin]
+    low, high = min(finite), max(finite)
+    pad = 0.08 * (high - low or 1.0)
+    return low - pad, high + pad
+
+
+def _seed_count(configurations: pd.DataFrame) -> str:
+    seeds = configurations["seeds"].dropna().astype(int)
+    if seeds.empty:
+        return "no seeds"
+    low, high = seeds.min(), seeds.max()
+    return f"{high} seeds" if low == high else f"{low}-{high} seeds"
+
+
+def comparison(
+    pc: PlotConfig,
+    configurations: pd.DataFrame,
+    models: pd.DataFrame,
+    *,
+    baseline: str,
+    margin: float,
+    level: float = 0.95,
+) -> Figure:
+    """Per architecture a panel: one row per activation other than the baseline, its mean
+    paired difference in test accuracy from the baseline (points, same seed), the
+    Bonferroni-adjusted interval as a line, one dot per seed, 0 and the +-``margin``
+    equivalence band, and the verdict at the row's right. The x axis is fitted to the
+    configurations whose seeds all trained; the others are listed in a strip below the panel
+    with their seeds' test accuracies. Rows keep the table's order, the same in every panel."""
+    import matplotlib.pyplot as plt
+
+    architectures = list(dict.fromkeys(configurations["architecture"]))
+    panels = []  # per architecture: (rows on the axis, lines of the strip)
+    for arch in architectures:
+        of_arch = configurations[configurations["architecture"] == arch]
+        base_seeds = seeds_trained(models, baseline, arch)
+        base_ok = all_trained(base_seeds)
+        rows, strip = [], []
+        if not base_ok:
+            strip.append(
+                at_chance_text(f"{baseline} (the baseline)", base_seeds) + ": no paired comparison"
+                if len(base_seeds)
+                else f"no {baseline}-{arch}: no paired comparison"
+            )
+        for _, row in of_arch.iterrows():
+            if row["activation"] == baseline:
+                continue
+            seeds = seeds_trained(models, row["activation"], arch)
+            if base_ok and all_trained(seeds):
+                diffs = seed_differences(models, row["activation"], baseline, arch)
+                rows.append((row, diffs))
+            elif not all_trained(seeds):
+                strip.append(at_chance_text(row["activation"], seeds))
+        panels.append((arch, rows, strip))
+
+    heights = []
+    for _, rows, strip in panels:
+        heights += [max(1, len(rows)) * ROW_INCHES + 0.9, (len(strip) + 0.6) * STRIP_LINE_INCHES]
+    fig = plt.figure(figsize=(pc.width, sum(heights) + 0.9), layout="constrained")
+    grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+    for i, (arch, rows, strip) in enumerate(panels):
+        ax = fig.add_subplot(grid[2 * i])
+        ax.set_gid(f"forest-{arch}")
+        _panel(ax, arch, rows, baseline, margin)
+        note = fig.add_subplot(grid[2 * i + 1])
+        note.set_gid(f"strip-{arch}")
+        note.axis("off")
+        lines = strip or ["every configuration's seeds trained"]
+        note.text(
+            0,
+            1,
+            f"{arch}, not on the axis above:\n" + "\n".join(lines)
+            if strip
+            else f"{arch}: {lines[0]}",
+            va="top",
+            ha="left",
+            fontsize="small",
+            transform=note.transAxes,
+            gid="at-chance" if strip else None,
+        )
+    fig.suptitle(
+        f"Test accuracy minus {baseline}'s on the same seed (points), {_seed_count(configurations)}"
+        f" per configuration\nline: mean difference and its {level:.0%} interval, "
+        "Bonferroni-adjusted (family-wise over each architecture's comparisons); "
+        f"dot: one seed; band: equivalence margin ±{margin:g}",
+        fontsize="medium",
+    )
+    return fig
+
+
+def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
+    ax.axvspan(-margin, margin, color="tab:blue", alpha=0.12, lw=0, gid="margin")
+    ax.axvline(0, color="black", lw=0.8)
+    if not rows:
+        ax.set_yticks([])
+        ax.text(
+            0.5,
+            0.5,
+            "no configuration whose seeds all trained to compare",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set(title=f"{arch}: difference from {baseline}", xlim=_limits([], margin))
+        return
+    values: list[float] = []
+    for y, (row, diffs) in enumerate(rows):
+        colour = verdict_colour(row.get("verdict"))
+        low, high, mean = (
+            float(row.get(c, np.nan)) for c in ("diff_ci_low", "diff_ci_high", "diff_mean")
+        )
+        if np.isfinite(low) and np.isfinite(high):
+            ax.plot(
+                [low, high], [y, y], color=colour, lw=2.2, solid_capstyle="butt", gid="interval"
+            )
+            values += [low, high]
+        if np.isfinite(mean):
+            ax.plot([mean], [y], marker="|", ms=14, mew=2.5, color=colour, gid="mean")
+            values.append(mean)
+        ax.scatter(
+            diffs.to_numpy(dtype=float),
+            np.full(len(diffs), y) + 0.18,
+            s=16,
+            facecolor="white",
+            edgecolor="black",
+            lw=0.8,
+            zorder=3,
+            gid="seeds",
+        )
+        values += list(diffs.to_numpy(dtype=float))
+    ax.set_xlim(_limits(values, margin))
+    ax.set_ylim(len(rows) - 0.5, -0.6)
+    ax.set_yticks(range(len(rows)), [r["activation"] for r, _ in rows])
+    verdicts = ax.secondary_yaxis("right")
+    verdicts.set_yticks(
+        range(len(rows)), [str(r.get("verdict", "")) for r, _ in rows], fontsize="small"
+    )
+    for label, (row, _) in zip(verdicts.get_yticklabels(), rows, strict=True):
+        label.set_color(verdict_colour(row.get("verdict")))
+    verdicts.tick_params(length=0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set(
+        title=f"{arch}: difference from {baseline}", xlabel=f"test accuracy − {baseline} (points)"
+    )
