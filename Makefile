@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench data server server-stop preset exp-show
+.PHONY: repro test test-fast ui lint format bench data server server-stop preset exp-show cost
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -80,3 +80,10 @@ preset: $(STAMP)
 EXP_SHOW_DROP := models/|stages/|actlab/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
 exp-show: $(STAMP)
 	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '($(KEEP))\.test_acc',--keep '.*test_acc') $(ARGS)
+
+# Training cost per configuration (seconds per epoch, time to a validation accuracy) from
+# metrics/timing/ and metrics/curves/, into metrics/cost.md (docs/results.md). No DVC stage
+# declares or reads that file, on purpose: wall times differ between identical reruns.
+# THRESHOLD=0.88 sets the validation accuracy (default 0.85).
+cost: $(STAMP)
+	$(PY) -m actlab.cost --out metrics/cost.md $(if $(THRESHOLD),--threshold $(THRESHOLD))
