@@ -108,6 +108,8 @@ class PlotConfig:
     dpi: int
     width: float
     format: str
+    baseline: str = "relu"  # the activation every other one is compared with, paired by seed
+    equivalence_margin: float = 0.5  # test-accuracy points: "equivalent" means within it
 
 
 @dataclass(frozen=True)
@@ -334,8 +336,15 @@ def parse(raw: Any) -> Config:
         dpi=g.integer("dpi", minimum=20, maximum=MAX_DPI),
         width=g.number("width", positive=True, maximum=MAX_WIDTH_INCHES),
         format=g.choice("format", ("png",)),
+        baseline=g.string("baseline"),
+        equivalence_margin=g.number("equivalence_margin", positive=True, maximum=100.0),
     )
     g.done()
+    if plot.baseline not in models.activations:
+        raise ConfigError(
+            f"plot.baseline: {plot.baseline!r} is not in models.activations "
+            f"{list(models.activations)}; name one of them (every other is compared with it)"
+        )
 
     f = root.section("mlflow")
     mlflow = MlflowConfig(experiment=f.string("experiment"))

@@ -108,10 +108,25 @@ def write_markdown(path: Path, sections: Sequence[tuple[str, str, Any]]) -> None
     DataFrame as a table (missing values left blank)."""
     parts = []
     for title, text, table in sections:
-        blanks = table.astype(object).where(table.notna(), "")
-        parts.append(f"## {title}\n\n{text}\n\n{blanks.to_markdown(index=False)}\n")
+        parts.append(f"## {title}\n\n{text}\n\n{markdown_table(table)}\n")
     with _atomic(path) as f:
         f.write("\n".join(parts))
+
+
+def markdown_table(table) -> str:
+    """A pandas DataFrame as a Markdown table, missing values left blank."""
+    return table.astype(object).where(table.notna(), "").to_markdown(index=False)
+
+
+def write_text(path: Path, text: str) -> None:
+    with _atomic(path) as f:
+        f.write(text)
+
+
+def write_table(path: Path, table) -> None:
+    """One Markdown table alone in a file: a fragment ``actlab.docs_tables`` copies into
+    the README and docs/."""
+    write_text(path, markdown_table(table) + "\n")
 
 
 def read_model_metrics(name: str) -> ModelMetrics:

@@ -22,6 +22,7 @@ PLOTS = METRICS / "plots"
 SUMMARY_CSV = METRICS / "summary.csv"  # one row per configuration, statistics across seeds
 MODELS_CSV = METRICS / "models.csv"  # one row per trained model
 SUMMARY_MD = METRICS / "summary.md"  # both tables
+RESULTS = METRICS / "results"  # Markdown tables that README.md and docs/ show (docs_tables)
 AGGREGATES = METRICS / "aggregates.json"  # per configuration: what dvc metrics/exp show list
 # One row per model and epoch, current models only: what dvc.yaml's plots draw, a line a model.
 EPOCHS = METRICS / "epochs.tsv"
@@ -108,3 +109,8 @@ def resume_state(run_key: str) -> Path:
 def weights_figure(model: str, fmt: str) -> Path:
     """A model's weight-histogram figure (written by plot)."""
     return PLOTS / "weights" / f"{model}.{fmt}"
+
+
+def result_table(stem: str) -> Path:
+    """``metrics/results/<stem>.md``: one table the README or docs/ show."""
+    return RESULTS / f"{stem}.md"

@@ -56,6 +56,12 @@ def test_defaults_are_the_reference_configuration():
         ({"train__lr": []}, r"train.lr: \[\] must be a number or a list of 1 to 64 numbers"),
         ({"train__min_epochs": 0}, r"train.min_epochs: 0 must be >= 1"),
         (
+            {"plot__baseline": "gelu"},
+            r"plot.baseline: 'gelu' is not in models.activations \['sigmoid', 'tanh', 'relu', "
+            r"'leakyrelu', 'elu', 'swish', 'identity'\]; name one of them",
+        ),
+        ({"plot__equivalence_margin": 0}, r"plot.equivalence_margin: 0 must be > 0"),
+        (
             {"train__patience_on": "loss"},
             r"train.patience_on: 'loss' is not allowed; use one of val_acc, val_loss, either",
         ),

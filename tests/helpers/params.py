@@ -68,7 +68,13 @@ _REFERENCE: dict[str, Any] = {
         "activation_batch_size": 1024,
         "hist_bins": 60,
     },
-    "plot": {"dpi": 110, "width": 12.0, "format": "png"},
+    "plot": {
+        "dpi": 110,
+        "width": 12.0,
+        "format": "png",
+        "baseline": "relu",
+        "equivalence_margin": 0.5,
+    },
     "mlflow": {"experiment": "actlab"},
 }
 
