@@ -1,8 +1,22 @@
 """The comparison tables: one row per trained model, and one row per configuration
 (activation x architecture) with its statistics across seeds (``actlab.analysis.stats``).
 
-Pure: metrics in, pandas DataFrames out. The published numbers the tables are compared with,
-and their sources, are in docs/reference.md.
+The statistics, in one paragraph. Every activation is compared, paired by seed, with a
+baseline activation named in advance (relu by default), not with the best-looking one, which
+would favour lucky seeds and never test the winner. Within an architecture the m comparisons
+are Bonferroni-adjusted alike: p-values times m, intervals at level 1 - alpha/m, so an
+interval excludes 0 exactly when the adjusted p is below alpha. A non-significant difference
+is not called "as good as": each comparison reports the minimum detectable difference (80 %
+power) and an equivalence test (TOST) against a stated margin, adjusted the same way. A seed
+counts as trained when its test accuracy reaches chance + 10 % of the way to 100 %; a
+configuration or a baseline with seeds that did not train is not t-tested, and where the seeds
+are mixed or identical its per-seed values are shown instead of a t interval. A single
+published run is compared with the 95 % prediction interval of one new run, not with the
+interval of our mean.
+
+Pure: metrics in, pandas DataFrames out; no statistic is rounded in them (rounding is for
+the readable tables only). The published numbers the tables are compared with, and their
+sources, are in docs/reference.md.
 """
 
 from __future__ import annotations
@@ -40,12 +54,19 @@ def _percent(fraction: float | None) -> float | None:
     return None if fraction is None else round(100 * fraction, 2)
 
 
-def model_table(dataset: str, metrics: Mapping[str, ModelMetrics]) -> pd.DataFrame:
-    """One row per trained model. Wall times are not in it: they differ between identical
-    reruns and live in ``metrics/timing/`` and MLflow."""
+def model_table(
+    dataset: str, metrics: Mapping[str, ModelMetrics], *, chance: float
+) -> pd.DataFrame:
+    """One row per trained model. ``chance`` is the test accuracy (%) of guessing, 100 / number
+    of classes: ``trained`` says whether the model reached ``stats.trained_threshold(chance)``.
+    ``stopped`` is why training ended ("patience", "max_epochs", "diverged"; None in metrics
+    written before training recorded it). Wall times are not in it: they differ between
+    identical reruns and live in ``metrics/timing/`` and MLflow."""
+    threshold = stats.trained_threshold(chance)
     rows = []
     for name, m in metrics.items():
         spec, d = m.record.spec, m.dead
+        test_acc = round(100 * m.evaluate["test_acc"], 2)
         rows.append(
             {
                 "model": name,
@@ -55,9 +76,11 @@ def model_table(dataset: str, metrics: Mapping[str, ModelMetrics]) -> pd.DataFra
                 "seed": spec.seed,
                 "parameters": m.train["parameters"],
                 "epochs": m.train["epochs_trained"],
+                "stopped": m.train.get("stopped"),
                 "best_val_acc": _percent(m.train["best_val_acc"]),
                 "diverged_at_epoch": m.train.get("diverged_at_epoch"),
-                "test_acc": round(100 * m.evaluate["test_acc"], 2),
+                "test_acc": test_acc,
+                "trained": test_acc >= threshold,
                 "reference_test_acc": reference_acc(dataset, m.record),
                 "dead_init": d["init"]["dead"]["total"],
                 "dead_trained": d["trained"]["dead"]["total"],
@@ -85,54 +108,124 @@ SPREAD = (
     "saturated_trained",
 )
 
+NAN = float("nan")
 
-def configuration_table(models: pd.DataFrame) -> pd.DataFrame:
-    """One row per activation x architecture: test accuracy mean, std and 95 % t interval over
-    its seeds, the paired comparison with the best activation of the architecture (mean
-    difference, its interval, Holm-corrected p, verdict), and mean/std of the other numbers."""
+
+def _number(value: float | None) -> float:
+    return NAN if value is None else float(value)
+
+
+def configuration_table(
+    models: pd.DataFrame, *, baseline: str, margin: float, chance: float
+) -> pd.DataFrame:
+    """One row per activation x architecture (columns: ``CONFIGURATION_COLUMNS``, then
+    ``<column>_mean``/``<column>_std`` of every ``SPREAD`` column).
+
+    Test accuracy (%) over the seeds: how many ``trained``, mean, std, 95 % t interval, the
+    per-seed values in seed order, and the 95 % prediction interval of one new run, which the
+    published single run is checked against (``reference_in_pi``). Both intervals are NaN with
+    fewer than 2 seeds and where the seeds are mixed (some trained, some not) or identical.
+    Then ``stats.compare_to_baseline`` against ``baseline`` of the same architecture: mean
+    difference, Bonferroni-adjusted interval and p, minimum detectable difference, adjusted
+    TOST p against ±``margin``, verdict (the ``diff_*`` and p columns are NaN for the baseline
+    itself and where no test was made). ``hit_max_epochs``: how many seeds stopped at
+    max_epochs (NaN when no seed recorded why it stopped). ``baseline``, ``margin`` and
+    ``chance`` are also kept in the frame's ``attrs`` for ``readable``."""
     rows = []
     for arch, of_arch in models.groupby("architecture", sort=False):
-        by_activation = {
-            a: dict(zip(g["seed"], g["test_acc"], strict=True))
-            for a, g in of_arch.groupby("activation", sort=False)
-        }
-        comparisons = {c.activation: c for c in stats.compare_to_best(by_activation)}
-        for activation, group in of_arch.groupby("activation", sort=False):
-            acc = stats.describe(group["test_acc"].tolist())
+        by_seed = {a: g.sort_values("seed") for a, g in of_arch.groupby("activation", sort=False)}
+        try:
+            comparisons = stats.compare_to_baseline(
+                {a: dict(zip(g["seed"], g["test_acc"], strict=True)) for a, g in by_seed.items()},
+                baseline,
+                margin=margin,
+                chance=chance,
+            )
+        except ValueError as e:
+            raise ValueError(f"architecture {arch}: {e}") from e
+        for activation, group in by_seed.items():
+            values = group["test_acc"].astype(float).tolist()
+            acc = stats.describe(values)
+            interval = stats.supports_interval(values, chance)
+            pi = stats.prediction_interval(values) if interval else None
             c = comparisons[activation]
-            p = c.paired
             reference = group["reference_test_acc"].iloc[0]
             row = {
                 "configuration": configuration_name(activation, arch),
                 "activation": activation,
                 "architecture": arch,
                 "seeds": acc.n,
+                "trained": c.trained,
                 "test_acc_mean": acc.mean,
-                "test_acc_std": acc.std,
-                "test_acc_ci_low": acc.ci_low,
-                "test_acc_ci_high": acc.ci_high,
-                "best": c.best,
-                "diff_vs_best": None if p is None else p.mean_difference,
-                "diff_ci_low": None if p is None else p.ci_low,
-                "diff_ci_high": None if p is None else p.ci_high,
-                "p_paired": None if p is None else p.p_value,
-                "p_holm": c.p_holm,
+                "test_acc_std": _number(acc.std),
+                "test_acc_ci_low": acc.ci_low if interval else NAN,
+                "test_acc_ci_high": acc.ci_high if interval else NAN,
+                "test_acc_seeds": ", ".join(f"{v:.2f}" for v in values),
+                "baseline": baseline,
+                "diff_mean": _number(c.mean_difference),
+                "diff_ci_low": _number(c.ci_low),
+                "diff_ci_high": _number(c.ci_high),
+                "p_paired": _number(c.p_value),
+                "p_adjusted": _number(c.p_adjusted),
+                "mdd": _number(c.mdd),
+                "p_equivalence": _number(c.p_equivalence),
                 "verdict": c.verdict,
-                "reference_test_acc": reference,
-                "reference_in_ci": _inside(reference, acc),
+                "pi_low": NAN if pi is None else pi[0],
+                "pi_high": NAN if pi is None else pi[1],
+                "reference_test_acc": _number(None if pd.isna(reference) else reference),
+                "reference_in_pi": _inside(reference, pi),
+                "hit_max_epochs": _hit_max_epochs(group),
             }
             for column in SPREAD:
-                values = group[column].astype(float)
-                row[f"{column}_mean"] = values.mean()
-                row[f"{column}_std"] = values.std() if len(values) > 1 else None
+                spread = group[column].astype(float)
+                row[f"{column}_mean"] = spread.mean()
+                row[f"{column}_std"] = spread.std() if len(spread) > 1 else NAN
             rows.append(row)
-    return pd.DataFrame(rows).round(4)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(baseline=baseline, margin=margin, chance=chance)
+    return frame
 
 
-def _inside(reference: float | None, acc: stats.Summary) -> str | None:
-    if reference is None or pd.isna(reference) or acc.ci_low is None:
+# The first columns of configuration_table, in order: the figures are built against them.
+CONFIGURATION_COLUMNS = (
+    "configuration",
+    "activation",
+    "architecture",
+    "seeds",
+    "trained",
+    "test_acc_mean",
+    "test_acc_std",
+    "test_acc_ci_low",
+    "test_acc_ci_high",
+    "test_acc_seeds",
+    "baseline",
+    "diff_mean",
+    "diff_ci_low",
+    "diff_ci_high",
+    "p_paired",
+    "p_adjusted",
+    "mdd",
+    "p_equivalence",
+    "verdict",
+    "pi_low",
+    "pi_high",
+    "reference_test_acc",
+    "reference_in_pi",
+    "hit_max_epochs",
+)
+
+
+def _hit_max_epochs(group: pd.DataFrame) -> float:
+    stopped = group["stopped"] if "stopped" in group else pd.Series([None] * len(group))
+    if stopped.isna().all():  # metrics from before training recorded why it stopped
+        return NAN
+    return float((stopped == "max_epochs").sum())
+
+
+def _inside(reference: float | None, pi: tuple[float, float] | None) -> str | None:
+    if reference is None or pd.isna(reference) or pi is None:
         return None
-    return "yes" if acc.ci_low <= reference <= acc.ci_high else "no"
+    return "yes" if pi[0] <= reference <= pi[1] else "no"
 
 
 def _plus_minus(mean: float, std: float | None, digits: int) -> str:
@@ -143,31 +236,65 @@ def _plus_minus(mean: float, std: float | None, digits: int) -> str:
     )
 
 
-def _interval(low: float | None, high: float | None) -> str:
-    if low is None or pd.isna(low):
-        return "n < 2: no CI"
-    return f"[{low:.2f}, {high:.2f}]"
+def _p(p: float | None) -> str:
+    """Two significant digits of the unrounded p: 2.8e-06, 0.048, 1."""
+    return "" if p is None or pd.isna(p) else f"{p:.2g}"
+
+
+def _accuracy(r: pd.Series) -> str:
+    """Mean [95 % CI], or the per-seed values where there is no interval."""
+    if not pd.isna(r["test_acc_ci_low"]):
+        return f"{r['test_acc_mean']:.2f} [{r['test_acc_ci_low']:.2f}, {r['test_acc_ci_high']:.2f}]"
+    if r["seeds"] == 1:
+        return f"{r['test_acc_mean']:.2f} (one seed)"
+    return f"per seed: {r['test_acc_seeds']}"
+
+
+def _difference(r: pd.Series) -> str:
+    if pd.isna(r["diff_mean"]):
+        return ""
+    return f"{r['diff_mean']:+.2f} [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}]"
+
+
+def _verdict(r: pd.Series) -> str:
+    if r["verdict"] == stats.INCONCLUSIVE and not pd.isna(r["mdd"]):
+        return f"{stats.INCONCLUSIVE} (could detect ≥ {r['mdd']:.1f} points)"
+    return r["verdict"]
+
+
+def _versus(configurations: pd.DataFrame) -> str:
+    baselines = list(dict.fromkeys(configurations["baseline"]))
+    return f"vs {'/'.join(baselines) or 'baseline'} [adj. CI]"
 
 
 def readable(configurations: pd.DataFrame) -> pd.DataFrame:
-    """The configuration table as a person reads it (Markdown): numbers with their spread."""
+    """The configuration table as a person reads it (Markdown, metrics/summary.md): numbers
+    with their spread, p-values to 2 significant digits, the comparison with the baseline
+    and its Bonferroni-adjusted interval; the equivalence margin in a header comes from the
+    frame's ``attrs`` (set by ``configuration_table``)."""
+    margin = configurations.attrs.get("margin")
+    equivalence = "p equiv." if margin is None else f"p equiv. (±{margin:g})"
+    versus = _versus(configurations)
     rows = []
     for _, r in configurations.iterrows():
-        diff = "" if pd.isna(r["diff_vs_best"]) else f"{r['diff_vs_best']:+.2f} "
+        epochs = _plus_minus(r["epochs_mean"], r["epochs_std"], 1)
+        if not pd.isna(r["hit_max_epochs"]):
+            epochs += f" ({int(r['hit_max_epochs'])}/{int(r['seeds'])} at max_epochs)"
         rows.append(
             {
                 "configuration": r["configuration"],
-                "seeds": int(r["seeds"]),
-                "test acc % (mean)": f"{r['test_acc_mean']:.2f}",
-                "95 % CI": _interval(r["test_acc_ci_low"], r["test_acc_ci_high"]),
-                "vs best [95 % CI]": ""
-                if r["verdict"] == stats.BEST
-                else diff + _interval(r["diff_ci_low"], r["diff_ci_high"]),
-                "p (Holm)": "" if pd.isna(r["p_holm"]) else f"{r['p_holm']:.3g}",
-                "verdict": r["verdict"],
-                "published": "" if pd.isna(r["reference_test_acc"]) else r["reference_test_acc"],
-                "in CI": r["reference_in_ci"] or "",
-                "epochs": _plus_minus(r["epochs_mean"], r["epochs_std"], 1),
+                "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
+                "test acc %": _accuracy(r),
+                versus: _difference(r),
+                "p (adj.)": _p(r["p_adjusted"]),
+                "detectable ≥": "" if pd.isna(r["mdd"]) else f"{r['mdd']:.1f}",
+                equivalence: _p(r["p_equivalence"]),
+                "verdict": _verdict(r),
+                "published": ""
+                if pd.isna(r["reference_test_acc"])
+                else f"{r['reference_test_acc']:.2f}",
+                "in 95 % PI": "" if pd.isna(r["reference_in_pi"]) else r["reference_in_pi"],
+                "epochs": epochs,
                 "dead init": _plus_minus(r["dead_init_mean"], r["dead_init_std"], 1),
                 "dead trained": _plus_minus(r["dead_trained_mean"], r["dead_trained_std"], 1),
                 "nearly dead trained": _plus_minus(
@@ -181,9 +308,36 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
+    """The short table of one architecture for the README (a Markdown fragment): per
+    activation how many seeds trained, test accuracy, the difference from the baseline with
+    its adjusted interval, adjusted p and verdict."""
+    rows = configurations[configurations["architecture"] == architecture]
+    if rows.empty:
+        raise ValueError(
+            f"no configurations of architecture {architecture!r}; there are: "
+            f"{', '.join(dict.fromkeys(configurations['architecture']))}"
+        )
+    versus = _versus(rows)
+    return pd.DataFrame(
+        [
+            {
+                "activation": r["activation"],
+                "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
+                "test acc %": _accuracy(r),
+                versus: _difference(r),
+                "p (adj.)": _p(r["p_adjusted"]),
+                "verdict": _verdict(r),
+            }
+            for _, r in rows.iterrows()
+        ]
+    )
+
+
 def aggregates(configurations: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """What ``dvc metrics show`` and ``dvc exp show`` list: per configuration, the mean test
-    accuracy (%) over the seeds and its 95 % interval (null with one seed)."""
+    accuracy (%) over the seeds and its 95 % interval (null where the table has none: one
+    seed, mixed or identical seeds)."""
     out = {}
     for _, r in configurations.iterrows():
         out[r["configuration"]] = {
