@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test test-fast ui lint format bench data server server-stop preset exp-show cost
+.PHONY: results repro test test-fast ui lint format bench data server server-stop preset exp-show cost
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -73,6 +73,11 @@ server-stop: $(STAMP)
 #   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
 preset: $(STAMP)
 	$(PY) -m actlab.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
+
+# The result tables of README.md and docs/results.md are the pipeline's (metrics/results/*.md),
+# copied between markers, never typed; a test checks the committed ones match.
+results: $(STAMP)
+	$(PY) -m actlab.docs_tables
 
 # `dvc exp show` with what people compare: the test accuracy per configuration of each
 # experiment and the params that differ (not the deps' hashes, timestamps or intervals).

@@ -31,7 +31,7 @@ def _history(val_acc: list[float]) -> pd.DataFrame:
 
 
 def _spec(activation: str, arch: str, seed: int) -> ModelSpec:
-    return ModelSpec(f"{activation}-{arch}-{seed}", activation, (), arch, (8,), seed)
+    return ModelSpec(f"{activation}-{arch}-{seed}", activation, (), arch, (8,), seed, lr=0.01)
 
 
 def test_first_epoch_reaching_counts_an_exact_hit_and_ignores_nan():

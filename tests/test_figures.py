@@ -69,7 +69,9 @@ def model(activation, arch="base", seed=42, epochs=3, stopped=None, dead=0.0, me
             "dead_layer2": [0] * (epochs + 1),
         }
     )
-    spec = ModelSpec(f"{activation}-{arch}-{seed}", activation, (), arch, (8, 8, 8, 8), seed)
+    spec = ModelSpec(
+        f"{activation}-{arch}-{seed}", activation, (), arch, (8, 8, 8, 8), seed, lr=0.01
+    )
     train = {
         "epochs_trained": epochs,
         "best_epoch": epochs,

@@ -73,6 +73,7 @@ def model_table(
                 "activation": spec.activation,
                 "architecture": spec.architecture,
                 "init": spec.init,
+                "lr": spec.lr,
                 "seed": spec.seed,
                 "parameters": m.train["parameters"],
                 "epochs": m.train["epochs_trained"],

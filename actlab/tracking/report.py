@@ -141,19 +141,21 @@ def log_configurations(
     import pandas as pd
 
     records = {}
-    for m in metrics.values():
-        records.setdefault(m.record.spec.configuration, m.record)
+    for m in metrics.values():  # a configuration's row is of its models (at one rate)
+        spec = m.record.spec
+        records.setdefault((spec.activation, spec.architecture), m.record)
     for _, row in configurations.iterrows():
-        run_id = runs.configuration_run(cfg.mlflow.experiment, records[row["configuration"]])
+        record = records[(row["activation"], row["architecture"])]
+        run_id = runs.configuration_run(cfg.mlflow.experiment, record)
         numbers = {
             k: float(v)
             for k, v in row.items()
-            if k not in ("configuration", "activation", "architecture", "best", "verdict")
+            if k not in ("configuration", "activation", "architecture", "baseline", "verdict")
             and isinstance(v, (int, float))
             and not pd.isna(v)
         }
         store.log_metrics(run_id, numbers)
-        store.set_tags(run_id, {"verdict": row["verdict"], "best": row["best"]})
+        store.set_tags(run_id, {"verdict": row["verdict"], "baseline": row["baseline"]})
         store.finish(run_id)
 
 
