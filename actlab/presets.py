@@ -75,6 +75,14 @@ PRESETS: dict[str, Preset] = {
             "train.patience": 30,
         },
     ),
+    "learning-rates": Preset(
+        "the default matrix with each activation at its own learning rate: SGD at 0.01, 0.03 "
+        "and 0.1, the rate chosen per activation and architecture on validation "
+        "accuracy, the comparison made at the chosen rates and the verdicts of each single "
+        "rate beside it",
+        "a fair comparison tunes each candidate (docs/results.md, Learning rates)",
+        {"train.lr": [0.01, 0.03, 0.1]},
+    ),
 }
 
 

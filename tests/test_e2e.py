@@ -6,6 +6,7 @@ so every test starts from the same state and the tests pass alone and in any ord
 experiments, presets and divergence are in ``test_e2e_experiments``.
 """
 
+import csv
 import json
 import re
 import shutil
@@ -58,6 +59,7 @@ def test_outputs_and_metrics(repo):
     assert {
         "activations.png",
         "samples.png",
+        "comparison.png",
         "training_curves.png",
         "test_accuracy.png",
         "dead_saturated_per_layer.png",
@@ -66,15 +68,17 @@ def test_outputs_and_metrics(repo):
         "gradient_flow_tiny.png",
         "activation_distributions_tiny.png",
     } <= plots
-    models = (repo / "metrics/models.csv").read_text().splitlines()
-    assert models[0].startswith("model,activation,architecture,init,seed,parameters")
-    assert [line.split(",")[0] for line in models[1:]] == [MODEL]
-    summary = (repo / "metrics/summary.csv").read_text().splitlines()
-    assert summary[0].startswith("configuration,activation,architecture,seeds,test_acc_mean")
-    assert [line.split(",")[0] for line in summary[1:]] == ["relu-tiny"]
+    models = list(csv.DictReader((repo / "metrics/models.csv").read_text().splitlines()))
+    assert [(r["model"], r["lr"], r["stopped"]) for r in models] == [(MODEL, "0.1", "max_epochs")]
+    summary = list(csv.DictReader((repo / "metrics/summary.csv").read_text().splitlines()))
+    assert [(r["configuration"], r["seeds"], r["trained"]) for r in summary] == [
+        ("relu-tiny", "1", "1")
+    ]
+    headline = (repo / "metrics/results/tiny.md").read_text()  # what the docs copy
+    assert headline.startswith("| activation") and "| relu " in headline
     aggregates = json.loads((repo / "metrics/aggregates.json").read_text())
     assert aggregates["relu-tiny"]["ci_low"] is None  # one seed: no interval
-    assert "n < 2: no CI" in (repo / "metrics/summary.md").read_text()
+    assert "(one seed)" in (repo / "metrics/summary.md").read_text()  # no interval
     rendered = json.loads(dvc(repo, "plots", "show", "--json").stdout)
     assert not rendered.get("errors"), rendered["errors"]
     charts = {"train_loss", "val_loss", "train_acc", "val_acc", "dead_neurons"}
@@ -229,8 +233,8 @@ def test_adding_a_seed_runs_only_its_models(repo):
     result = dvc(repo, "repro")
     assert ran(result) == AFTER_TRAINING and trained(result) == 1
     assert {p: md5(p) for p in before} == before  # seed 42's result kept byte for byte
-    rows = (repo / "metrics/models.csv").read_text().splitlines()[1:]
-    assert [(r.split(",")[0], r.split(",")[4]) for r in rows] == [
+    rows = csv.DictReader((repo / "metrics/models.csv").read_text().splitlines())
+    assert [(r["model"], r["seed"]) for r in rows] == [
         (MODEL, "42"),
         ("relu-tiny-7", "7"),
     ]

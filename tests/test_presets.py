@@ -71,3 +71,11 @@ def test_an_unknown_preset_or_key_is_a_config_error():
         presets.edits("mnist")
     with pytest.raises(ConfigError, match="no such key"):
         presets.apply(reference_params(), {"train.lrr": 0.1})
+
+
+def test_the_learning_rate_preset_trains_every_model_at_every_rate():
+    cfg = with_preset("learning-rates")
+    assert cfg.train.lr == (0.01, 0.03, 0.1)
+    names = cfg.model_names()
+    assert len(names) == 3 * len(config.parse(reference_params()).model_names())
+    assert {cfg.model_spec(n).lr for n in names if n.startswith("elu-deep-")} == {0.01, 0.03, 0.1}
