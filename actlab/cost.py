@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         sys.stdout.write(cost.markdown(args.threshold, readable))
     else:
-        section = (cost.TITLE, cost.explanation(args.threshold), readable)
-        files.write_markdown(args.out, [section])
+        files.write_table(args.out, readable)  # the table alone: docs/results.md shows it
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -31,6 +31,22 @@ def activation_colours(activations: Sequence[str]) -> dict[str, tuple]:
     return {a: plt.get_cmap("tab10")(i % 10) for i, a in enumerate(activations)}
 
 
+def seed_dots(ax, x, y: float, *, size: float, zorder: int, label: str | None = None) -> None:
+    """One hollow dot per seed at ``x``, on the row ``y`` (gid ``seeds``: tests find them)."""
+    x = np.asarray(x, dtype=float)
+    ax.scatter(
+        x,
+        np.full(len(x), y),
+        s=size,
+        facecolor="white",
+        edgecolor="black",
+        lw=0.8,
+        zorder=zorder,
+        label=label,
+        gid="seeds",
+    )
+
+
 def figure(pc: PlotConfig, rows: int, cols: int, height: float):
     return plt.subplots(
         rows, cols, figsize=(pc.width, height * rows), squeeze=False, constrained_layout=True
@@ -339,17 +355,7 @@ def _accuracy_row(ax, y: int, row: pd.Series, seeds: pd.Series, colour) -> None:
         label="mean over seeds",
         gid="mean",
     )
-    ax.scatter(
-        seeds,
-        np.full(len(seeds), y - 0.22),
-        s=14,
-        facecolor="white",
-        edgecolor="black",
-        lw=0.8,
-        zorder=4,
-        label="one seed",
-        gid="seeds",
-    )
+    seed_dots(ax, seeds, y - 0.22, size=14, zorder=4, label="one seed")
     reference = float(row.get("reference_test_acc", np.nan))
     if np.isfinite(reference):
         ax.plot(

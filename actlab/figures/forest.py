@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actlab.config import PlotConfig
+from actlab.figures.charts import seed_dots
 
 ROW_INCHES = 0.32  # one activation's row on a panel
 STRIP_LINE_INCHES = 0.2  # one line of the strip of configurations that did not all train
@@ -177,16 +178,7 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
         if np.isfinite(mean):
             ax.plot([mean], [y], marker="|", ms=14, mew=2.5, color=colour, gid="mean")
             values.append(mean)
-        ax.scatter(
-            diffs.to_numpy(dtype=float),
-            np.full(len(diffs), y) + 0.18,
-            s=16,
-            facecolor="white",
-            edgecolor="black",
-            lw=0.8,
-            zorder=3,
-            gid="seeds",
-        )
+        seed_dots(ax, diffs, y + 0.18, size=16, zorder=3)
         values += list(diffs.to_numpy(dtype=float))
     ax.set_xlim(_limits(values, margin))
     ax.set_ylim(len(rows) - 0.5, -0.6)
