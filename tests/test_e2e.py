@@ -227,6 +227,24 @@ def test_adding_and_removing_an_activation(repo):
     assert "tanh-tiny-42" not in (repo / "metrics/models.csv").read_text()
 
 
+def test_a_grid_of_rates_compares_each_activation_at_its_chosen_rate(repo):
+    write_params(repo, models__activations=["relu", "tanh"], train__lr=[0.05, 0.1])
+    assert trained(dvc(repo, "repro")) == 4
+    rows = list(csv.DictReader((repo / "metrics/models.csv").read_text().splitlines()))
+    assert {(r["model"], r["lr"]) for r in rows} == {
+        (f"{a}-tiny-lr{lr}-42", lr) for a in ("relu", "tanh") for lr in ("0.05", "0.1")
+    }
+    grid = (repo / "metrics/results/learning_rates.md").read_text()
+    assert grid.count("| relu ") == 2 and grid.count("True") == 2  # one chosen rate each
+    summary = (repo / "metrics/summary.md").read_text()
+    assert "## Learning rates" in summary and "## Verdicts per rate" in summary
+    configurations = list(csv.DictReader((repo / "metrics/summary.csv").read_text().splitlines()))
+    assert [r["configuration"] for r in configurations] == ["relu-tiny", "tanh-tiny"]
+    assert live_runs(repo)["relu-tiny-lr0.1-42"].data.params["train.lr"] == "0.1"
+    write_params(repo, models__activations=["relu", "tanh"], train__lr=[0.05, 0.1, 0.2])
+    assert trained(dvc(repo, "repro")) == 2  # the new rate's models only
+
+
 def test_adding_a_seed_runs_only_its_models(repo):
     before = {p: md5(p) for p in sorted((repo / "models" / MODEL).iterdir())}
     write_params(repo, models__seeds=[42, 7])
