@@ -1,0 +1,80 @@
+"""Two runs of the same matrix side by side: per configuration, how many seeds trained, the
+mean test accuracy and the mean epochs in each, from their ``metrics/models.csv``.
+
+    python -m actlab.compare_runs A/models.csv B/models.csv --names "patience 7" "min 20"
+
+For what a setting changes (early stopping, a learning rate, an init): run the matrix twice
+(e.g. as two DVC experiments, ``dvc exp apply`` each and keep its models.csv), then compare.
+Prints a Markdown table; ``--out`` writes it (docs/results.md shows one, copied by
+``make results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from actlab import files
+from actlab.analysis import stats
+
+KEYS = ["activation", "architecture"]
+
+
+def summarise(models: pd.DataFrame, chance: float) -> pd.DataFrame:
+    """Per configuration: seeds trained (of all), mean test accuracy (%), mean epochs."""
+    threshold = stats.trained_threshold(chance)
+    return models.groupby(KEYS, sort=False).agg(
+        seeds=("seed", "size"),
+        trained=("test_acc", lambda v: int((v >= threshold).sum())),
+        test_acc=("test_acc", "mean"),
+        epochs=("epochs", "mean"),
+    )
+
+
+def side_by_side(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], chance: float):
+    """The configurations of ``a`` (in its order) with both runs' numbers and the change."""
+    sa, sb = summarise(a, chance), summarise(b, chance)
+    rows = []
+    for key in sa.index:
+        ra, rb = sa.loc[key], sb.loc[key] if key in sb.index else None
+        row = {"configuration": "-".join(key)}
+        for name, r in ((names[0], ra), (names[1], rb)):
+            row[f"{name}: trained"] = "" if r is None else f"{r['trained']:.0f}/{r['seeds']:.0f}"
+            row[f"{name}: test acc %"] = "" if r is None else f"{r['test_acc']:.2f}"
+            row[f"{name}: epochs"] = "" if r is None else f"{r['epochs']:.1f}"
+        row["change (points)"] = "" if rb is None else f"{rb['test_acc'] - ra['test_acc']:+.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("a", type=Path, help="the first run's models.csv")
+    parser.add_argument("b", type=Path, help="the second run's models.csv")
+    parser.add_argument("--names", nargs=2, default=("A", "B"), help="a label for each run")
+    parser.add_argument("--classes", type=int, default=10, help="chance is 100 / classes (%%)")
+    parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
+    args = parser.parse_args(argv)
+    try:
+        a, b = pd.read_csv(args.a), pd.read_csv(args.b)
+    except (FileNotFoundError, pd.errors.ParserError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    missing = {"activation", "architecture", "seed", "test_acc", "epochs"} - (set(a) & set(b))
+    if missing:
+        print(f"error: not a models.csv: no column {sorted(missing)}", file=sys.stderr)
+        return 2
+    table = side_by_side(a, b, tuple(args.names), 100 / args.classes)
+    text = table.to_markdown(index=False, disable_numparse=True) + "\n"  # keep "+0.30"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        files.write_text(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
