@@ -232,8 +232,10 @@ def test_headline_is_one_architecture_for_the_readme():
         "vs relu [adj. CI]",
         "p (adj.)",
         "verdict",
+        "epochs",
     ]
     assert head["activation"].tolist() == ["relu", "tanh"]
+    assert head.loc[0, "epochs"] == "3.0 ± 0.0"  # hand-made metrics say nothing of stopping
     assert head["verdict"].tolist() == [stats.BASELINE, "worse than relu"]
     assert head.loc[1, "p (adj.)"] == "8.3e-08"  # one comparison: not adjusted
     with pytest.raises(ValueError, match="'deep'.*base"):

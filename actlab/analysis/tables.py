@@ -263,6 +263,15 @@ def _verdict(r: pd.Series) -> str:
     return r["verdict"]
 
 
+def _epochs(r: pd.Series) -> str:
+    """Mean ± std of the epochs trained, and how many seeds ran to max_epochs (they may have
+    been still improving)."""
+    epochs = _plus_minus(r["epochs_mean"], r["epochs_std"], 1)
+    if not pd.isna(r["hit_max_epochs"]):
+        epochs += f" ({int(r['hit_max_epochs'])}/{int(r['seeds'])} at max_epochs)"
+    return epochs
+
+
 def _versus(configurations: pd.DataFrame) -> str:
     baselines = list(dict.fromkeys(configurations["baseline"]))
     return f"vs {'/'.join(baselines) or 'baseline'} [adj. CI]"
@@ -278,9 +287,6 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
     versus = _versus(configurations)
     rows = []
     for _, r in configurations.iterrows():
-        epochs = _plus_minus(r["epochs_mean"], r["epochs_std"], 1)
-        if not pd.isna(r["hit_max_epochs"]):
-            epochs += f" ({int(r['hit_max_epochs'])}/{int(r['seeds'])} at max_epochs)"
         rows.append(
             {
                 "configuration": r["configuration"],
@@ -295,7 +301,7 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
                 if pd.isna(r["reference_test_acc"])
                 else f"{r['reference_test_acc']:.2f}",
                 "in 95 % PI": "" if pd.isna(r["reference_in_pi"]) else r["reference_in_pi"],
-                "epochs": epochs,
+                "epochs": _epochs(r),
                 "dead init": _plus_minus(r["dead_init_mean"], r["dead_init_std"], 1),
                 "dead trained": _plus_minus(r["dead_trained_mean"], r["dead_trained_std"], 1),
                 "nearly dead trained": _plus_minus(
@@ -312,7 +318,7 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
 def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
     """The short table of one architecture for the README (a Markdown fragment): per
     activation how many seeds trained, test accuracy, the difference from the baseline with
-    its adjusted interval, adjusted p and verdict."""
+    its adjusted interval, adjusted p, verdict and epochs (with the seeds at max_epochs)."""
     rows = configurations[configurations["architecture"] == architecture]
     if rows.empty:
         raise ValueError(
@@ -329,6 +335,7 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
                 versus: _difference(r),
                 "p (adj.)": _p(r["p_adjusted"]),
                 "verdict": _verdict(r),
+                "epochs": _epochs(r),
             }
             for _, r in rows.iterrows()
         ]
