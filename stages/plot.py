@@ -90,6 +90,7 @@ def _main() -> None:
     sections = [("Per configuration", text, tables.readable(configurations))]
     for arch in cfg.models.architectures:
         files.write_table(paths.result_table(arch), tables.headline(configurations, arch))
+    files.write_table(paths.result_table("neurons"), tables.neurons(configurations))
     if grid:
         rates = learning_rates.grid(every)
         verdicts = learning_rates.verdicts(every, compare)

@@ -271,3 +271,18 @@ def test_no_reference_for_other_widths_or_datasets(hand_made):
     )
     table = model_table("fashion_mnist", hand_made, chance=CHANCE).set_index("model")
     assert pd.isna(table.loc["relu-base-42", "reference_test_acc"])
+
+
+def test_neuron_table_is_mean_and_spread_per_configuration():
+    metrics = add_seeds({}, "relu", [0.8862, 0.8662, 0.8962])
+    table = configuration_table(model_table("fashion_mnist", metrics, chance=CHANCE), **TESTS)
+    row = tables.neurons(table).iloc[0]
+    assert row["configuration"] == "relu-base"
+    assert (row["dead at init"], row["dead after training"]) == ("12.0 ± 0.0", "3.0 ± 0.0")
+    assert list(tables.neurons(table).columns)[1:] == [
+        "dead at init",
+        "dead after training",
+        "nearly dead after training",
+        "saturated at init",
+        "saturated after training",
+    ]

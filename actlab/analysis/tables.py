@@ -342,6 +342,30 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
     )
 
 
+def neurons(configurations: pd.DataFrame) -> pd.DataFrame:
+    """Dead, nearly dead and saturated hidden neurons per configuration, mean ± std over its
+    seeds, all hidden layers together (a Markdown fragment for docs/results.md)."""
+    columns = {
+        "dead at init": "dead_init",
+        "dead after training": "dead_trained",
+        "nearly dead after training": "nearly_dead_trained",
+        "saturated at init": "saturated_init",
+        "saturated after training": "saturated_trained",
+    }
+    return pd.DataFrame(
+        [
+            {
+                "configuration": r["configuration"],
+                **{
+                    label: _plus_minus(r[f"{c}_mean"], r[f"{c}_std"], 1)
+                    for label, c in columns.items()
+                },
+            }
+            for _, r in configurations.iterrows()
+        ]
+    )
+
+
 def aggregates(configurations: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """What ``dvc metrics show`` and ``dvc exp show`` list: per configuration, the mean test
     accuracy (%) over the seeds and its 95 % interval (null where the table has none: one
