@@ -230,7 +230,7 @@ def test_accuracy_is_zoomed_and_annotates_configurations_at_chance():
     assert published.get_markerfacecolor() == "white" and published.get_markeredgecolor() == "black"
     assert ax.get_legend() is None and fig.legends  # the key is outside the data
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "95 % prediction interval for one more seed" in labels
+    assert "95 % prediction interval for one more seed (cut at the axis edge)" in labels
 
 
 def test_curves_are_small_multiples_with_a_line_and_a_stop_marker_per_seed():
@@ -374,3 +374,22 @@ def test_a_model_diverged_in_its_first_epoch_is_drawn_without_a_log_axis_error()
     assert loss.get_yscale() == "linear"  # nothing finite to put on a log axis
     (stop,) = [line for line in loss.get_lines() if line.get_gid() == "stop"]
     assert stop.get_marker() == "X"
+
+
+def test_accuracy_axis_leaves_out_a_far_published_value_and_names_it_at_the_edge():
+    accs = {("relu", "base"): [88.0, 88.5, 88.2], ("tanh", "base"): [87.5, 88.1, 87.9]}
+    models, configurations = tables(accs)
+    configurations.loc[configurations["activation"] == "tanh", "reference_test_acc"] = 10.0
+    configurations.loc[configurations["activation"] == "tanh", "pi_low"] = 40.0
+    fig = charts.test_accuracy(cfg().plot, configurations, models)
+    (ax,) = fig.axes
+    low, high = ax.get_xlim()
+    assert 85 < low < 87.5 and 88.5 < high < 90  # seeds, means and CIs only: not 10, not 40
+    (diamond,) = [line for line in ax.get_lines() if line.get_gid() == "published"]
+    assert list(diamond.get_xdata()) == [88.0]  # relu's, on the axis
+    edge = [t.get_text() for t in ax.texts if t.get_gid() == "published-edge"]
+    assert edge == ["◂ published 10.0"]
+    (arrow,) = [line for line in ax.get_lines() if line.get_gid() == "published-edge"]
+    assert list(arrow.get_xdata()) == [0.0] and arrow.get_marker() == "<"
+    labels = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "no diamond: none published" in labels and "beyond the axis" in labels

@@ -228,9 +228,11 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
     """Per architecture a panel, one row per activation: every seed's test accuracy (hollow
     dot), the mean with its 95 % t interval (filled dot and thick line), the 95 % prediction
     interval for one more seed (thin grey line, where it is defined) and the published
-    single-run value (white diamond) where there is one. The x axis is zoomed to the
-    configurations whose seeds all trained; a configuration with seeds at chance is written
-    in its row, not drawn, so it cannot stretch the axis."""
+    single-run value (white diamond) where there is one. The x axis is zoomed to the seeds,
+    means and confidence intervals of the configurations whose seeds all trained: a
+    prediction interval reaching further is cut at the axis edge, and a published value
+    beyond it is an arrow at the edge with its number. A configuration with seeds at chance
+    is written in its row, not drawn, so it cannot stretch the axis."""
     activations = list(dict.fromkeys(configurations["activation"]))
     architectures = list(dict.fromkeys(configurations["architecture"]))
     colours = activation_colours(activations)
@@ -244,9 +246,11 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
         layout="constrained",
     )
     trained = models["trained"].astype(bool)
+    beyond_any = False
     for ax, arch in zip(axes[0], architectures, strict=True):
         of_arch = configurations[configurations["architecture"] == arch].set_index("activation")
         values: list[float] = []
+        published: list[tuple[int, float]] = []
         for y, activation in enumerate(activations):
             if activation not in of_arch.index:
                 continue
@@ -269,28 +273,91 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
                 continue
             _accuracy_row(ax, y, row, seeds["test_acc"], colours[activation])
             values += list(seeds["test_acc"])
-            values += [row.get(c, np.nan) for c in ("test_acc_ci_low", "test_acc_ci_high")]
-            values += [row.get(c, np.nan) for c in ("pi_low", "pi_high", "reference_test_acc")]
+            values += [row.get(c, np.nan) for c in ("test_acc_mean", "test_acc_ci_low")]
+            values.append(row.get("test_acc_ci_high", np.nan))
+            reference = float(row.get("reference_test_acc", np.nan))
+            if np.isfinite(reference):
+                published.append((y, reference))
         limits = _zoomed([float(v) for v in values])
         if limits:
             ax.set_xlim(limits)
+        beyond_any |= _published(ax, published, limits)
         ax.set_ylim(len(activations) - 0.5, -0.5)
         ax.set_yticks(range(len(activations)), activations)
         ax.grid(axis="x", alpha=0.3)
         ax.set(title=arch, xlabel="test accuracy (%)")
     n = int(configurations["seeds"].max())
     spread = f"{n} seeds per configuration" if n > 1 else "one seed: no confidence interval"
-    fig.suptitle(f"Test accuracy ({spread}); x axis zoomed to the configurations that trained")
+    fig.suptitle(
+        f"Test accuracy ({spread}); x axis zoomed to the seeds, means and CIs of the "
+        "configurations that trained"
+    )
     legend = _accuracy_legend(
         models["activation"].isin(configurations["activation"]).any()
         and configurations.get("reference_test_acc", pd.Series(dtype=float)).notna().any(),
         any(c.get_gid() == "pi" for ax in axes[0] for c in ax.get_lines()),
+        beyond_any,
     )
-    fig.legend(handles=legend, loc="outside lower center", ncol=len(legend), fontsize="small")
+    fig.legend(
+        handles=legend,
+        loc="outside lower center",
+        ncol=min(3, len(legend)),
+        fontsize="small",
+    )
     return fig
 
 
-def _accuracy_legend(published: bool, prediction: bool) -> list:
+def _published(ax, published: list[tuple[int, float]], limits) -> bool:
+    """The published values of one panel: a diamond where it lies on the axis, else an arrow
+    at the edge it lies beyond with its number (gid ``published-edge``). True if any is
+    beyond."""
+    beyond = False
+    for y, reference in published:
+        if limits is None or limits[0] <= reference <= limits[1]:
+            ax.plot(
+                [reference],
+                [y + 0.22],
+                "D",
+                ms=6,
+                mfc="white",
+                mec="black",
+                mew=1.2,
+                zorder=5,
+                label="published, one run (UvA tutorial 3)",
+                gid="published",
+            )
+            continue
+        beyond = True
+        left = reference < limits[0]
+        edge = 0.0 if left else 1.0
+        ax.plot(
+            [edge],
+            [y + 0.22],
+            "<" if left else ">",
+            ms=6,
+            mfc="white",
+            mec="black",
+            mew=1.0,
+            zorder=5,
+            clip_on=False,
+            transform=ax.get_yaxis_transform(),
+            gid="published-edge",
+        )
+        ax.text(
+            0.025 if left else 0.975,
+            y + 0.22,
+            f"◂ published {reference:.1f}" if left else f"published {reference:.1f} ▸",
+            transform=ax.get_yaxis_transform(),
+            ha="left" if left else "right",
+            va="center",
+            fontsize="x-small",
+            bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+            gid="published-edge",
+        )
+    return beyond
+
+
+def _accuracy_legend(published: bool, prediction: bool, beyond: bool = False) -> list:
     """Neutral-coloured keys: the colours of the rows are the activations'."""
     from matplotlib.lines import Line2D
 
@@ -309,7 +376,13 @@ def _accuracy_legend(published: bool, prediction: bool) -> list:
     ]
     if prediction:
         keys.append(
-            Line2D([], [], color="silver", lw=6, label="95 % prediction interval for one more seed")
+            Line2D(
+                [],
+                [],
+                color="silver",
+                lw=6,
+                label="95 % prediction interval for one more seed (cut at the axis edge)",
+            )
         )
     if published:
         keys.append(
@@ -321,7 +394,19 @@ def _accuracy_legend(published: bool, prediction: bool) -> list:
                 mfc="white",
                 mec="black",
                 mew=1.2,
-                label="published, one run (UvA tutorial 3)",
+                label="published, one run (UvA tutorial 3); no diamond: none published",
+            )
+        )
+    if published and beyond:
+        keys.append(
+            Line2D(
+                [],
+                [],
+                marker="<",
+                ls="",
+                mfc="white",
+                mec="black",
+                label="published value beyond the axis (its number written)",
             )
         )
     return keys
@@ -356,20 +441,6 @@ def _accuracy_row(ax, y: int, row: pd.Series, seeds: pd.Series, colour) -> None:
         gid="mean",
     )
     seed_dots(ax, seeds, y - 0.22, size=14, zorder=4, label="one seed")
-    reference = float(row.get("reference_test_acc", np.nan))
-    if np.isfinite(reference):
-        ax.plot(
-            [reference],
-            [y + 0.22],
-            "D",
-            ms=6,
-            mfc="white",
-            mec="black",
-            mew=1.2,
-            zorder=5,
-            label="published, one run (UvA tutorial 3)",
-            gid="published",
-        )
 
 
 def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]) -> Figure:
