@@ -393,3 +393,31 @@ def test_accuracy_axis_leaves_out_a_far_published_value_and_names_it_at_the_edge
     assert list(arrow.get_xdata()) == [0.0] and arrow.get_marker() == "<"
     labels = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "no diamond: none published" in labels and "beyond the axis" in labels
+
+
+def test_confusion_shows_the_best_validation_model_with_its_errors_coloured():
+    import torch
+
+    c = cfg(("relu", "tanh"), ("base",))
+    metrics = {f"{a}-base-{s}": model(a, seed=s) for a in ("relu", "tanh") for s in SEEDS}
+    metrics["tanh-base-43"].evaluate["confusion_matrix"] = [[90, 10], [1, 99]]
+    models, configurations = tables(
+        {("relu", "base"): [88.0, 88.5, 88.2], ("tanh", "base"): [87.5, 88.1, 87.9]}
+    )
+    models["best_val_acc"] = [80.0, 80.0, 80.0, 80.0, 91.0, 80.0]  # tanh-43: not the best test
+    assert models.loc[models["test_acc"].idxmax(), "model"] == "relu-base-43"
+    samples = {
+        "train_images": torch.zeros(40, 28, 28, dtype=torch.uint8),
+        "train_labels": torch.arange(40) % 2,
+    }
+    made = compose.comparison_figures(
+        c, metrics, models, configurations, samples, ["a", "b"], baseline="relu", margin=0.5
+    )
+    ax = made["confusion_best"].axes[0]
+    title = ax.get_title()
+    assert "best validation accuracy" in title and "tanh-base-43, seed 43" in title
+    errors = next(i for i in ax.images if i.get_gid() == "errors")
+    rates = errors.get_array()
+    assert rates.mask.tolist() == [[True, False], [False, True]]  # the diagonal is not coloured
+    assert rates[0, 1] == pytest.approx(10.0) and errors.get_clim() == pytest.approx((0, 10.0))
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "count"] == ["90", "10", "1", "99"]

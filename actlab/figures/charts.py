@@ -444,11 +444,29 @@ def _accuracy_row(ax, y: int, row: pd.Series, seeds: pd.Series, colour) -> None:
 
 
 def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]) -> Figure:
-    fig, axes = figure(pc, 1, 1, pc.width * 0.6)
-    ax = axes[0, 0]
+    """The confusion matrix of one model (the one with the best validation accuracy: the
+    test set plays no part in choosing it). Colour: the share of the true class's test
+    images predicted as each wrong class (row-normalised, the diagonal left out of the
+    colour range so the errors show); the diagonal is neutral grey. Every cell has its
+    count written."""
+    from matplotlib.colors import ListedColormap
+
+    side = min(pc.width, 8.0)
+    fig, ax = plt.subplots(figsize=(side, side * 0.85), layout="constrained")
     cm = np.asarray(m.evaluate["confusion_matrix"])
-    image = ax.imshow(cm, cmap="Blues")
+    rows = cm.sum(axis=1, keepdims=True)
+    rate = 100 * cm / np.where(rows > 0, rows, 1)
+    diagonal = np.eye(len(cm), dtype=bool)
+    errors = np.ma.masked_array(rate, mask=diagonal)
+    top = max(float(errors.max()) if errors.count() else 0.0, 1e-9)
+    image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=top, gid="errors")
+    ax.imshow(
+        np.ma.masked_array(np.zeros_like(rate), mask=~diagonal),
+        cmap=ListedColormap(["0.85"]),
+        gid="diagonal",
+    )
     for (i, j), count in np.ndenumerate(cm):
+        dark = not diagonal[i, j] and rate[i, j] > top * 0.6
         ax.text(
             j,
             i,
@@ -456,15 +474,21 @@ def confusion(pc: PlotConfig, name: str, m: ModelMetrics, classes: Sequence[str]
             ha="center",
             va="center",
             fontsize="x-small",
-            color="white" if count > cm.max() / 2 else "black",
+            color="white" if dark else "black",
+            gid="count",
         )
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
     ax.set(
         xlabel="predicted class",
         ylabel="true class",
-        title=f"Confusion matrix of the best model, {name} (seed {m.record.spec.seed}, "
-        f"test accuracy {100 * m.evaluate['test_acc']:.2f}%)",
+        title=f"Confusion matrix of the model with the best validation accuracy,\n{name}, "
+        f"seed {m.record.spec.seed}, test accuracy {100 * m.evaluate['test_acc']:.2f} %",
     )
-    fig.colorbar(image, ax=ax, label="test images")
+    ax.title.set_fontsize("medium")
+    fig.colorbar(image, ax=ax, shrink=0.8).set_label(
+        "% of the true class's test images (wrong classes only;\n"
+        "diagonal: grey, correct, its count written)",
+        fontsize="small",
+    )
     return fig

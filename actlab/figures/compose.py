@@ -35,7 +35,8 @@ def comparison_figures(
     figures show the first seed's models, one each, and say which seed.
     """
     pc, m = cfg.plot, cfg.models
-    best = models.loc[models["test_acc"].idxmax(), "model"]
+    # Chosen on validation, never on test: the first of equals (idxmax), no test tie-break.
+    best = models.loc[models["best_val_acc"].idxmax(), "model"]
     first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
     options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
