@@ -421,3 +421,29 @@ def test_confusion_shows_the_best_validation_model_with_its_errors_coloured():
     assert rates.mask.tolist() == [[True, False], [False, True]]  # the diagonal is not coloured
     assert rates[0, 1] == pytest.approx(10.0) and errors.get_clim() == pytest.approx((0, 10.0))
     assert [t.get_text() for t in ax.texts if t.get_gid() == "count"] == ["90", "10", "1", "99"]
+
+
+def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_family():
+    models, configurations = tables(MIXED)
+    tanh = configurations["activation"] == "tanh"
+    configurations.loc[tanh, "diff_ci_low"] = -17.0  # far from every dot (about -0.4)
+    configurations["mdd"] = np.where(tanh, 1.32, np.nan)
+    configurations["hit_max_epochs"] = np.where(configurations["activation"] == "identity", 2, 0)
+    configurations["p_paired"] = np.where(
+        tanh | (configurations["activation"] == "identity"), 0.1, np.nan
+    )
+    fig = forest.comparison(cfg().plot, configurations, models, baseline="relu", margin=0.5)
+    (ax,) = [a for a in fig.axes if a.get_gid() == "forest-base"]
+    low, high = ax.get_xlim()
+    assert -6 < low < -4.6 and high < 1.5  # not stretched to -17 by tanh's interval
+    edges = [t.get_text() for t in ax.texts if t.get_gid() == "interval-edge"]
+    assert edges == ["-17.0"]
+    (arrow,) = [line for line in ax.get_lines() if line.get_gid() == "interval-edge"]
+    assert arrow.get_marker() == "<" and list(arrow.get_ydata()) == [0]  # tanh's row
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["tanh", "identity · 2/3 at max_epochs"]
+    (right,) = ax.child_axes
+    verdicts = [t.get_text() for t in right.get_yticklabels()]
+    assert verdicts == ["inconclusive (≥1.3 detectable)", "worse than relu"]
+    title = fig._suptitle.get_text()
+    assert "(base 2)" in title and "may still have been improving" in title

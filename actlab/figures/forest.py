@@ -57,6 +57,40 @@ def at_chance_text(name: str, seeds: pd.DataFrame) -> str:
     return f"{name}: {chance}/{len(seeds)} seeds at chance (test acc {accs})"
 
 
+def verdict_text(row: pd.Series) -> str:
+    """The verdict in full; an inconclusive one says the smallest difference the seeds
+    could detect (``mdd``): ``inconclusive (≥1.3 detectable)``."""
+    verdict = str(row.get("verdict", ""))
+    mdd = row.get("mdd", np.nan)
+    if verdict.startswith("inconclusive") and pd.notna(mdd) and np.isfinite(float(mdd)):
+        return f"{verdict} (≥{float(mdd):.1f} detectable)"
+    return verdict
+
+
+def row_label(row: pd.Series) -> str:
+    """The activation, and ``· k/n at max_epochs`` where k of its n seeds ran to max_epochs."""
+    hit, seeds = row.get("hit_max_epochs", np.nan), row.get("seeds", np.nan)
+    if pd.notna(hit) and int(hit) > 0:
+        return f"{row['activation']} · {int(hit)}/{int(seeds)} at max_epochs"
+    return str(row["activation"])
+
+
+def family_sizes(configurations: pd.DataFrame, baseline: str, panels: list) -> dict[str, int]:
+    """Per architecture, the number of comparisons the Bonferroni adjustment counts: the
+    non-baseline configurations with a paired p-value (those whose seeds, and the
+    baseline's, trained); without a ``p_paired`` column, the rows on the panel."""
+    sizes = {}
+    for arch, rows, _ in panels:
+        of_arch = configurations[
+            (configurations["architecture"] == arch) & (configurations["activation"] != baseline)
+        ]
+        if "p_paired" in of_arch:
+            sizes[arch] = int(of_arch["p_paired"].notna().sum())
+        else:
+            sizes[arch] = len(rows)
+    return sizes
+
+
 def _limits(values: Sequence[float], margin: float) -> tuple[float, float]:
     """A range holding every value, 0 and the equivalence band, with 8 % room each side."""
     finite = [v for v in values if np.isfinite(v)] + [0.0, -margin, margin]
@@ -122,7 +156,13 @@ def comparison(
     for i, (arch, rows, strip) in enumerate(panels):
         ax = fig.add_subplot(grid[2 * i])
         ax.set_gid(f"forest-{arch}")
+        base_row = configurations[
+            (configurations["architecture"] == arch) & (configurations["activation"] == baseline)
+        ]
+        base_label = row_label(base_row.iloc[0]) if len(base_row) else baseline
         _panel(ax, arch, rows, baseline, margin)
+        if base_label != baseline:
+            ax.set_title(f"{ax.get_title()} ({base_label})")
         note = fig.add_subplot(grid[2 * i + 1])
         note.set_gid(f"strip-{arch}")
         note.axis("off")
@@ -139,11 +179,22 @@ def comparison(
             transform=note.transAxes,
             gid="at-chance" if strip else None,
         )
+    sizes = family_sizes(configurations, baseline, panels)
+    family = ", ".join(f"{arch} {n}" for arch, n in sizes.items())
+    capped = any(row_label(r) != r["activation"] for _, rows, _ in panels for r, _ in rows)
     fig.suptitle(
         f"Test accuracy minus {baseline}'s on the same seed (points), {_seed_count(configurations)}"
         f" per configuration\nline: mean difference and its {level:.0%} interval, "
-        "Bonferroni-adjusted (family-wise over each architecture's comparisons); "
-        f"dot: one seed; band: equivalence margin ±{margin:g}",
+        f"Bonferroni-adjusted over each architecture's comparisons ({family}); "
+        f"dot: one seed; band: equivalence margin ±{margin:g}\n"
+        "x axis fitted to the dots and means: an interval reaching beyond it ends in an arrow "
+        "with its value"
+        + (
+            "\n· k/n at max_epochs: k of the n seeds trained until max_epochs and may still "
+            "have been improving"
+            if capped
+            else ""
+        ),
         fontsize="medium",
     )
     return fig
@@ -165,6 +216,7 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
         ax.set(title=f"{arch}: difference from {baseline}", xlim=_limits([], margin))
         return
     values: list[float] = []
+    ends: list[tuple[int, float, float, str]] = []
     for y, (row, diffs) in enumerate(rows):
         colour = verdict_colour(row.get("verdict"))
         low, high, mean = (
@@ -174,23 +226,57 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
             ax.plot(
                 [low, high], [y, y], color=colour, lw=2.2, solid_capstyle="butt", gid="interval"
             )
-            values += [low, high]
+            ends.append((y, low, high, colour))
         if np.isfinite(mean):
             ax.plot([mean], [y], marker="|", ms=14, mew=2.5, color=colour, gid="mean")
             values.append(mean)
         seed_dots(ax, diffs, y + 0.18, size=16, zorder=3)
         values += list(diffs.to_numpy(dtype=float))
-    ax.set_xlim(_limits(values, margin))
+    limits = _limits(values, margin)
+    ax.set_xlim(limits)
+    for y, low, high, colour in ends:
+        _interval_ends(ax, y, low, high, colour, limits)
     ax.set_ylim(len(rows) - 0.5, -0.6)
-    ax.set_yticks(range(len(rows)), [r["activation"] for r, _ in rows])
+    ax.set_yticks(range(len(rows)), [row_label(r) for r, _ in rows])
     verdicts = ax.secondary_yaxis("right")
-    verdicts.set_yticks(
-        range(len(rows)), [str(r.get("verdict", "")) for r, _ in rows], fontsize="small"
-    )
+    verdicts.set_yticks(range(len(rows)), [verdict_text(r) for r, _ in rows], fontsize="small")
     for label, (row, _) in zip(verdicts.get_yticklabels(), rows, strict=True):
         label.set_color(verdict_colour(row.get("verdict")))
-    verdicts.tick_params(length=0)
+    verdicts.tick_params(length=0, pad=9)  # clear of an arrowhead at the right edge
     ax.grid(axis="x", alpha=0.3)
     ax.set(
         title=f"{arch}: difference from {baseline}", xlabel=f"test accuracy − {baseline} (points)"
     )
+
+
+def _interval_ends(ax, y: int, low: float, high: float, colour, limits) -> None:
+    """An interval end beyond the axis: an arrowhead at that edge and the end's value
+    (gid ``interval-edge``); the line itself is cut at the edge."""
+    for end, beyond, edge, marker, ha in (
+        (low, low < limits[0], 0.0, "<", "left"),
+        (high, high > limits[1], 1.0, ">", "right"),
+    ):
+        if not beyond:
+            continue
+        ax.plot(
+            [edge],
+            [y],
+            marker=marker,
+            ms=7,
+            color=colour,
+            ls="",
+            clip_on=False,
+            transform=ax.get_yaxis_transform(),
+            gid="interval-edge",
+        )
+        ax.text(
+            edge + (0.012 if edge == 0 else -0.012),
+            y - 0.28,
+            f"{end:+.1f}",
+            transform=ax.get_yaxis_transform(),
+            ha=ha,
+            va="center",
+            fontsize="x-small",
+            color=colour,
+            gid="interval-edge",
+        )
