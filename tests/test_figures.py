@@ -262,20 +262,28 @@ def test_stopped_falls_back_on_what_train_wrote_before():
     assert charts.stopped(m, max_epochs=9) == "diverged"
 
 
-def test_gradient_flow_marks_exact_zeros_and_names_its_seed():
+def test_gradient_flow_puts_exact_zeros_on_an_axis_of_their_own_and_names_its_seed():
     metrics = {
         "relu-base-42": model("relu", median=[1e-3, 0.0, 0.0, 1e-5, 1e-4]),
         "tanh-base-42": model("tanh"),
     }
     fig = layers.gradient_flow(cfg().plot, metrics, "base", 256)
-    mean, median = fig.axes
-    (zeros,) = [line for line in median.get_lines() if line.get_gid() == "zeros"]
+    mean, median, mean_zero, median_zero = fig.axes
+    assert [a.get_gid() for a in (mean_zero, median_zero)] == ["zero-axis", "zero-axis"]
+    assert not [line for a in (mean, median) for line in a.get_lines() if line.get_gid() == "zeros"]
+    (zeros,) = [line for line in median_zero.get_lines() if line.get_gid() == "zeros"]
     assert list(zeros.get_xdata()) == [2, 3]
+    assert not [line for line in mean_zero.get_lines() if line.get_gid() == "zeros"]
+    assert [t.get_text() for t in median_zero.get_yticklabels()] == ["exactly 0"]
+    assert median_zero.get_yscale() == "linear"
+    assert median.get_shared_x_axes().joined(median, median_zero)
     relu = median.get_lines()[0]
     assert np.isnan(relu.get_ydata()[1:3]).all()  # no line down to a made-up floor
-    assert "exactly 0" in median.get_ylabel() and "exactly 0" not in mean.get_ylabel()
-    assert median.get_yscale() == "log" and median.get_ylim()[0] > 1e-12
+    assert median.get_yscale() == "log" and median.get_ylim()[0] > 1e-6  # no room made for 0
+    assert median.get_legend() is None and fig.legends  # one key, below the panels
     assert "seed 42" in fig._suptitle.get_text()
+    no_zero = layers.gradient_flow(cfg().plot, {"tanh-base-42": model("tanh")}, "base", 256)
+    assert len(no_zero.axes) == 2  # no strip where nothing is 0
 
 
 def test_single_seed_figures_name_their_seed():

@@ -26,64 +26,75 @@ def _layer_colours(n: int) -> list:
     return [plt.get_cmap("viridis")(i / max(1, n - 1) * 0.9) for i in range(n)]
 
 
+GRADIENT_STATS = (("mean_abs", "mean |dL/dW|"), ("abs_q50", "median |dL/dW|"))
+
+
 def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Figure:
     """Per model, the mean and the median |dL/dW| of each Linear layer at initialisation
-    (log scale): vanishing gradients show as a line falling towards the input layer."""
+    (log scale): vanishing gradients show as a line falling towards the input layer. A value
+    of exactly 0 has no place on a log axis: it is a marker on a thin axis of its own below
+    (gid ``zero-axis``, sharing x), labelled "exactly 0"."""
     names = list(metrics)
     colours = activation_colours(
         list(dict.fromkeys(m.record.spec.activation for m in metrics.values()))
     )
-    fig, axes = figure(pc, 1, 2, pc.width * 0.36)
-    for ax, (stat, label) in zip(
-        axes[0], (("mean_abs", "mean |dL/dW|"), ("abs_q50", "median |dL/dW|")), strict=True
-    ):
-        zeros = False
+    values = {
+        (name, stat): np.array(
+            [layer["summary"][stat] for layer in metrics[name].distributions["gradient_flow_init"]],
+            dtype=float,
+        )
+        for name in names
+        for stat, _ in GRADIENT_STATS
+    }
+    any_zero = any((y == 0).any() for y in values.values())
+    fig, axes = plt.subplots(
+        2 if any_zero else 1,
+        2,
+        figsize=(pc.width, pc.width * 0.36 + 0.6),
+        squeeze=False,
+        sharex="col",
+        height_ratios=[1, 0.09] if any_zero else [1],
+        layout="constrained",
+    )
+    for col, (stat, label) in enumerate(GRADIENT_STATS):
+        ax = axes[0, col]
+        strip = axes[1, col] if any_zero else None
         for name in names:
             layers = metrics[name].distributions["gradient_flow_init"]
             x = np.array([layer["layer"] for layer in layers])
-            y = np.array([layer["summary"][stat] for layer in layers], dtype=float)
+            y = values[name, stat]
             colour = colours[metrics[name].record.spec.activation]
             ax.plot(x, np.where(y > 0, y, np.nan), marker="o", ms=3, label=name, color=colour)
-            if (y == 0).any():  # exactly 0: a marker on the "0" strip below the log axis
-                zeros = True
-                ax.plot(
-                    x[y == 0],
-                    np.full((y == 0).sum(), 0.035),
-                    "v",
-                    ms=5,
-                    color=colour,
-                    transform=ax.get_xaxis_transform(),
-                    gid="zeros",
+            if strip is not None and (y == 0).any():
+                strip.plot(
+                    x[y == 0], np.zeros((y == 0).sum()), "v", ms=5, color=colour, gid="zeros"
                 )
         log_y(ax)
-        if zeros:
-            low, high = ax.get_ylim()
-            if ax.get_yscale() == "log":
-                ax.set_ylim(low / (high / low) ** 0.1, high)  # room for the strip
-            strip = plt.Rectangle((0, 0), 1, 0.07, transform=ax.transAxes, color="0.9", lw=0)
-            ax.add_patch(strip).set_zorder(0)
-            ax.text(
-                0.005,
-                0.035,
-                "= 0",
-                transform=ax.transAxes,
-                va="center",
-                fontsize="x-small",
-                gid="zero-label",
-            )
         scale = "log" if ax.get_yscale() == "log" else "linear"
-        ax.set(
-            xlabel="Linear layer (1 = input, last = output)",
-            ylabel=f"{label} ({scale}; ▼ in the grey strip: exactly 0)"
-            if zeros
-            else f"{label} ({scale})",
-        )
-        integer_ticks(ax)
+        ax.set_ylabel(f"{label} ({scale})")
         ax.grid(alpha=0.3)
-    axes[0, 1].legend(fontsize="x-small", ncol=2 if len(names) > 6 else 1)
+        bottom = strip if strip is not None else ax
+        if strip is not None:
+            strip.set_gid("zero-axis")
+            strip.set_ylim(-1, 1)
+            strip.set_yticks([0], ["exactly 0"], fontsize="x-small")
+            strip.set_facecolor("0.95")
+            strip.grid(axis="x", alpha=0.3)
+            ax.tick_params(labelbottom=False)
+        bottom.set_xlabel("Linear layer (1 = input, last = output)")
+        integer_ticks(bottom)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=min(7, len(labels)),
+        fontsize="x-small",
+    )
+    zero_note = "; ▼ on the strip below: exactly 0 (no place on a log axis)" if any_zero else ""
     fig.suptitle(
         f"Gradient flow at initialisation ({arch}, {seeds_of(metrics)})\nweight gradients per "
-        f"layer, one batch of {batch} training images"
+        f"layer, one batch of {batch} training images{zero_note}"
     )
     return fig
 
