@@ -455,3 +455,23 @@ def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_famil
     assert verdicts == ["inconclusive (≥1.3 detectable)", "worse than relu"]
     title = fig._suptitle.get_text()
     assert "(base 2)" in title and "may still have been improving" in title
+
+
+def test_activation_distributions_say_did_not_train_and_draw_five_of_ten_layers():
+    deep = model("sigmoid", arch="deep")
+    layer = deep.distributions["activations_trained"][0]
+    deep.distributions["activations_trained"] = [dict(layer, layer=i) for i in range(1, 11)]
+    deep.evaluate["test_acc"] = 0.1
+    fig = layers.activation_distributions(cfg().plot, {"sigmoid-deep-42": deep}, "deep", 256)
+    ax = fig.axes[0]
+    assert "did not train (test acc 10.0 %)" in ax.get_title()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [f"layer {i} of 10" for i in (1, 2, 5, 9, 10)]
+    assert len({tuple(p.get_edgecolor()) for p in ax.patches}) == 5  # distinct colours
+    trained = layers.activation_distributions(
+        cfg().plot, {"sigmoid-deep-42": deep}, "deep", 256, trained={"sigmoid-deep-42": True}
+    )
+    assert "did not train" not in trained.axes[0].get_title()  # the table's word wins
+    fine = layers.activation_distributions(cfg().plot, {"relu-base-42": model("relu")}, "base", 1)
+    assert "did not train" not in fine.axes[0].get_title()
+    assert len(fine.legends[0].get_texts()) == 4  # four layers: all drawn

@@ -37,6 +37,7 @@ def comparison_figures(
     pc, m = cfg.plot, cfg.models
     # Chosen on validation, never on test: the first of equals (idxmax), no test tie-break.
     best = models.loc[models["best_val_acc"].idxmax(), "model"]
+    trained = dict(zip(models["model"], models["trained"].astype(bool), strict=True))
     first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
     options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
@@ -68,6 +69,6 @@ def comparison_figures(
             pc, of_arch, arch, cfg.probes.grad_batch_size
         )
         made[f"activation_distributions_{arch}"] = layers.activation_distributions(
-            pc, of_arch, arch, cfg.probes.activation_batch_size
+            pc, of_arch, arch, cfg.probes.activation_batch_size, trained=trained
         )
     return made

@@ -5,7 +5,7 @@ the model-level ones and the shared styling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -99,10 +99,32 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
     return fig
 
 
-def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Figure:
-    """One small panel per model: each hidden layer's output histogram as a line (counts on a
+SHOWN_LAYERS = 5  # more hidden layers than this: only the first two, the middle, the last two
+LAYER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")  # distinct, ordered
+TRAINED_BELOW = 0.19  # test accuracy (a fraction) under which a model counts as not trained
+
+
+def shown_layers(n: int) -> list[int]:
+    """The indices (0-based) of the hidden layers a distribution panel draws: all up to
+    ``SHOWN_LAYERS``, else the first two, the middle one and the last two."""
+    if n <= SHOWN_LAYERS:
+        return list(range(n))
+    return sorted({0, 1, (n - 1) // 2, n - 2, n - 1})
+
+
+def activation_distributions(
+    pc: PlotConfig,
+    metrics: Metrics,
+    arch: str,
+    batch: int,
+    trained: Mapping[str, bool] | None = None,
+) -> Figure:
+    """One small panel per model: hidden layers' output histograms as lines (counts on a
     log axis, so the tails show next to a spike at 0; an empty bin drops to the floor), and
-    the share of exact zeros over all layers in the panel title."""
+    the share of exact zeros over all layers in the panel title. With more than
+    ``SHOWN_LAYERS`` layers only the first two, the middle and the last two are drawn, each
+    in a distinct colour. A model that did not train (``trained[name]`` false; without it,
+    test accuracy below ``TRAINED_BELOW``) says so in its title."""
     names = list(metrics)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
@@ -113,10 +135,13 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
         squeeze=False,
         layout="constrained",
     )
+    counts = []
     for ax, name in zip(axes.flat, names, strict=False):
         layers = metrics[name].distributions["activations_trained"]
-        colours = _layer_colours(len(layers))
-        for layer, colour in zip(layers, colours, strict=True):
+        shown = shown_layers(len(layers))
+        counts.append(len(layers))
+        for index, colour in zip(shown, LAYER_PALETTE, strict=False):
+            layer = layers[index]
             hist = layer["hist"]
             ax.stairs(
                 np.maximum(hist["counts"], 0.5),  # log scale: an empty bin sits at the floor
@@ -127,7 +152,12 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
         zeros = np.mean([layer["summary"]["fraction_zero"] for layer in layers])
         ax.set_yscale("log")
         ax.set_ylim(bottom=0.7)
-        ax.set_title(f"{name}: {100 * zeros:.0f}% exact zeros", fontsize="small")
+        acc = metrics[name].evaluate["test_acc"]
+        ok = trained[name] if trained and name in trained else acc >= TRAINED_BELOW
+        title = f"{name}: {100 * zeros:.0f}% exact zeros"
+        if not ok:
+            title += f"\ndid not train (test acc {100 * acc:.1f} %)"
+        ax.set_title(title, fontsize="small", color="black" if ok else "firebrick")
         ax.set_xlabel("activation output", fontsize="x-small")
         ax.tick_params(labelsize="x-small")
     for ax in list(axes.flat)[len(names) :]:
@@ -135,12 +165,20 @@ def activation_distributions(pc: PlotConfig, metrics: Metrics, arch: str, batch:
     for ax in axes[:, 0]:
         ax.set_ylabel("count per bin (log scale)", fontsize="x-small")
     handles, labels = axes.flat[0].get_legend_handles_labels()  # outside: no data covered
+    most = max(counts, default=0)
+    if most > SHOWN_LAYERS:
+        labels = [f"{label} of {most}" for label in labels]
     fig.legend(
         handles, labels, loc="outside lower center", ncol=min(10, len(labels)), fontsize="x-small"
     )
+    which = (
+        f"\nof the {most} hidden layers, the first two, the middle and the last two"
+        if most > SHOWN_LAYERS
+        else ""
+    )
     fig.suptitle(
         f"Activation outputs per hidden layer after training ({arch}, {seeds_of(metrics)}), "
-        f"{batch} training images\ndark = first layer, light = last"
+        f"{batch} training images{which}"
     )
     return fig
 
