@@ -309,12 +309,18 @@ def test_activation_distributions_label_the_scale_they_draw():
     assert ax.get_legend() is None and fig.legends
 
 
-def test_dead_dynamics_has_a_key_for_its_layers():
+def test_dead_dynamics_names_its_layers_the_kept_epoch_and_the_probe_images():
     metrics = {"relu-base-42": model("relu", dead=2.0), "tanh-base-42": model("tanh")}
+    metrics["relu-base-42"].train["best_epoch"] = 2
     fig = layers.dead_dynamics(cfg().plot, metrics, 300)
     panels = [a for a in fig.axes if a.get_lines()]
-    assert len(panels) == 1 and len(fig.axes) == 2  # the panel and its layer colourbar
-    assert "hidden layer" in fig.axes[1].get_ylabel()
+    assert len(panels) == 1 and len(fig.axes) == 1  # no colourbar: a discrete key instead
+    (best,) = [line for line in panels[0].get_lines() if line.get_gid() == "best-epoch"]
+    assert list(best.get_xdata()) == [2, 2]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["layer 1", "layer 2", "all layers", "kept checkpoint (best epoch)"]
+    title = fig._suptitle.get_text()
+    assert "300 probe images (train.dynamics_subset)" in title and "whole training split" in title
 
 
 def test_dead_heatmap_says_zero_rows_and_the_relu_identity():

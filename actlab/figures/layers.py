@@ -263,42 +263,69 @@ def dead_per_layer(
     return fig
 
 
+def _distinct_layer_colours(n: int) -> list:
+    """One colour a layer that tells the layers apart (tab10) up to 10 layers; beyond, the
+    depth gradient."""
+    if n <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(n)]
+    return _layer_colours(n)
+
+
 def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
     """Dead neurons per hidden layer per epoch, for the models that have any (only
-    activations with an exactly-zero output, the ReLU family, can)."""
+    activations with an exactly-zero output, the ReLU family, can), counted on the
+    ``train.dynamics_subset`` probe images (not the whole split the tables use), with the
+    epoch of the kept checkpoint (``best_epoch``) as a dotted vertical line."""
     names = [n for n, m in metrics.items() if m.dynamics["dead_total"].to_numpy().any()]
     cols = min(3, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
-    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.6)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(pc.width, pc.width / cols * 0.6 * rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    most = 0
     for ax, name in zip(axes.flat, names, strict=False):
         dyn = metrics[name].dynamics
         columns = [c for c in dyn.columns if c.startswith("dead_layer")]
-        for column, colour in zip(columns, _layer_colours(len(columns)), strict=True):
-            ax.plot(dyn["epoch"], dyn[column], color=colour, label=column.removeprefix("dead_"))
+        most = max(most, len(columns))
+        for column, colour in zip(columns, _distinct_layer_colours(len(columns)), strict=True):
+            label = "layer " + column.removeprefix("dead_layer")
+            ax.plot(dyn["epoch"], dyn[column], color=colour, lw=1.1, label=label)
         ax.plot(dyn["epoch"], dyn["dead_total"], "k--", lw=1, label="all layers")
+        best = metrics[name].train.get("best_epoch")
+        if best is not None:
+            ax.axvline(best, color="dimgrey", ls=":", lw=1.2, gid="best-epoch")
         ax.set_title(f"{name} ({len(columns)} hidden layers)", fontsize="small")
         ax.set(xlabel="epoch (0 = init)", ylabel="dead neurons (count)")
         integer_ticks(ax)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     if names:
-        from matplotlib.cm import ScalarMappable
-        from matplotlib.colors import ListedColormap
+        from matplotlib.lines import Line2D
 
-        depth = ListedColormap(_layer_colours(256))  # the layers' colours, first to last
-        bar = fig.colorbar(ScalarMappable(cmap=depth), ax=axes, ticks=[0, 1], aspect=30)
-        bar.ax.set_yticklabels(["first", "last"], fontsize="x-small")
-        bar.set_label("hidden layer (solid lines)", fontsize="x-small")
-        axes.flat[0].legend(
-            handles=[axes.flat[0].get_lines()[-1]], fontsize="x-small", loc="upper right"
+        widest = max(axes.flat[: len(names)], key=lambda a: len(a.get_lines()))
+        handles, labels = widest.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="dimgrey", ls=":", lw=1.2))
+        labels.append("kept checkpoint (best epoch)")
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=min(7, len(labels)),
+            fontsize="x-small",
         )
     else:
         axes[0, 0].text(0.5, 0.5, "no model has a dead neuron at any epoch", ha="center")
     others = [n for n in metrics if n not in names]
     note = f"\nnone at any epoch: {', '.join(others)}" if 0 < len(others) <= 8 else ""
     fig.suptitle(
-        f"Dead neurons per layer and epoch ({seeds_of(metrics)})\n(output 0 on all {subset} "
-        "probed training images)" + note,
+        f"Dead neurons per layer and epoch ({seeds_of(metrics)}): output 0 on all {subset} "
+        "probe images (train.dynamics_subset),\nnot the whole training split the tables and "
+        "the per-layer heatmap use, so the counts differ from theirs; dotted: the epoch of the "
+        "kept checkpoint" + note,
         fontsize="small",
     )
     return fig
