@@ -329,11 +329,14 @@ def test_dead_heatmap_says_zero_rows_and_the_relu_identity():
         "nearly_dead"
     ]
     fig = layers.dead_per_layer(cfg().plot, metrics, ["relu", "tanh"], ["base"], 1e-3, 0.99)
-    dead, _, nearly, saturated = fig.axes
+    dead, _, nearly, saturated, shading = fig.axes
+    assert shading.get_gid() == "shading" and "%" in shading.get_ylabel()  # the colour bar
     notes = [t.get_text() for t in saturated.texts if t.get_gid() == "row-note"]
     assert notes == ["= nearly dead (f' = 0 where f = 0)", "0 in every layer"]
     assert [t.get_text() for t in nearly.texts] == ["0", "0", "0", "5", "0 in every layer"]
     assert "nearly dead by definition" in fig._suptitle.get_text()
+    assert "saturated: |f'| < eps·max|f'| on ≥ fraction of the images" in fig._suptitle.get_text()
+    assert "(eps = 0.001, fraction = 99%)" in fig._suptitle.get_text()
 
 
 def test_weight_histograms_say_the_edge_bins_hold_what_lies_beyond():

@@ -215,7 +215,7 @@ def dead_per_layer(
                 ]
                 grid.append(np.mean(of_config, axis=0))
             values = grids[what, when] = np.asarray(grid)
-            ax.imshow(values, cmap="Reds", vmin=0, vmax=100, aspect="auto")
+            image = ax.imshow(values, cmap="Reds", vmin=0, vmax=100, aspect="auto")
             same = grids.get(("nearly_dead", "trained")) if what == "saturated" else None
             for i, line in enumerate(values):
                 if not line.any():  # a row of zeros says so once, not with a dot per cell
@@ -252,10 +252,15 @@ def dead_per_layer(
             ax.tick_params(labelsize="x-small")
             ax.set_title(title, fontsize="small")
             ax.set_xlabel(f"hidden layer ({arch})", fontsize="x-small")
+    bar = fig.colorbar(image, ax=axes, shrink=0.8, aspect=30)
+    bar.ax.set_gid("shading")
+    bar.set_label("% of the layer's neurons (shading)", fontsize="x-small")
+    bar.ax.tick_params(labelsize="x-small")
     fig.suptitle(
         "Neurons per hidden layer in % of the layer, mean over seeds, on the whole training "
         "split\ndead: output 0 on every image; nearly dead: output 0 on "
-        f">= {fraction:.0%} of them; saturated: |f'| < {eps:g} max|f'| on >= {fraction:.0%}\n"
+        f"≥ {fraction:.0%} of them; saturated: |f'| < eps·max|f'| on ≥ fraction of the images "
+        f"(eps = {eps:g}, fraction = {fraction:.0%})\n"
         "where f' = 0 exactly where f = 0 (ReLU), saturated is nearly dead by definition: "
         "those rows say so instead of repeating the numbers",
         fontsize="small",
