@@ -484,3 +484,15 @@ def test_activation_distributions_say_did_not_train_and_draw_five_of_ten_layers(
     fine = layers.activation_distributions(cfg().plot, {"relu-base-42": model("relu")}, "base", 1)
     assert "did not train" not in fine.axes[0].get_title()
     assert len(fine.legends[0].get_texts()) == 4  # four layers: all drawn
+
+
+def test_curves_key_has_no_diverged_entry_when_no_model_diverged():
+    metrics = {f"relu-base-{s}": model("relu", seed=s, stopped="patience") for s in SEEDS}
+    fig = charts.curves(cfg().plot, metrics, ["relu"], ["base"])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "stopped: patience ran out" in labels
+    assert not [label for label in labels if "diverged" in label or "max_epochs" in label]
+    metrics["relu-base-43"] = model("relu", seed=43, stopped="diverged")
+    fig = charts.curves(cfg().plot, metrics, ["relu"], ["base"])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "stopped: diverged (loss not finite)" in labels

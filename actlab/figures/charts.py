@@ -203,9 +203,13 @@ def curves(
     from matplotlib.lines import Line2D
 
     keys = [Line2D([], [], color=c, lw=1.2, label=f"seed {s}") for s, c in seed_colours.items()]
+    # A way of stopping no seed took (diverged, mostly) has no key: it would promise a marker
+    # that is on no panel.
+    happened = {stopped(m, max_epochs) for m in metrics.values()}
     keys += [
         Line2D([], [], marker=mk, ls="", mfc="white", mec="black", label=text)
-        for mk, text in STOP_MARKERS.values()
+        for why, (mk, text) in STOP_MARKERS.items()
+        if why in happened
     ]
     fig.legend(handles=keys, loc="outside lower center", ncol=len(keys), fontsize="small")
     fig.suptitle(
