@@ -36,7 +36,8 @@ def comparison_figures(
     """
     pc, m = cfg.plot, cfg.models
     # Chosen on validation, never on test: the first of equals (idxmax), no test tie-break.
-    best = models.loc[models["best_val_acc"].idxmax(), "model"]
+    # A model that diverged in its first epoch has no validation accuracy: it ranks last.
+    best = models.loc[models["best_val_acc"].fillna(-1.0).idxmax(), "model"]
     trained = dict(zip(models["model"], models["trained"].astype(bool), strict=True))
     first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
     options = {a: cfg.activation_options[a] for a in m.activations}
