@@ -438,6 +438,11 @@ def test_confusion_shows_the_best_validation_model_with_its_errors_coloured():
     assert rates.mask.tolist() == [[True, False], [False, True]]  # the diagonal is not coloured
     assert rates[0, 1] == pytest.approx(10.0) and errors.get_clim() == pytest.approx((0, 10.0))
     assert [t.get_text() for t in ax.texts if t.get_gid() == "count"] == ["90", "10", "1", "99"]
+    models["best_val_acc"] = float("nan")  # every model diverged in its first epoch
+    made = compose.comparison_figures(
+        c, metrics, models, configurations, samples, ["a", "b"], baseline="relu", margin=0.5
+    )
+    assert "relu-base-42" in made["confusion_best"].axes[0].get_title()  # the first, no error
 
 
 def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_family():
