@@ -20,7 +20,7 @@ KEYS = ["activation", "architecture"]
 
 def grid(models: pd.DataFrame) -> pd.DataFrame:
     """Per activation x architecture x rate: seeds, seeds trained, mean best validation and
-    test accuracy (%), and whether the rate is the one chosen."""
+    test accuracy (%), and "chosen" for the rate chosen."""
     rows = (
         models.groupby([*KEYS, "lr"], sort=False)
         .agg(
@@ -33,10 +33,10 @@ def grid(models: pd.DataFrame) -> pd.DataFrame:
     )
     chosen = chosen_rates(models)
     rows["chosen"] = [
-        chosen[(a, arch)] == lr
+        "chosen" if chosen[(a, arch)] == lr else ""
         for a, arch, lr in zip(rows["activation"], rows["architecture"], rows["lr"], strict=True)
     ]
-    return rows
+    return rows.round({"val_acc_mean": 2, "test_acc_mean": 2})  # means of 2-decimal values
 
 
 def chosen_rates(models: pd.DataFrame) -> dict[tuple[str, str], float]:
