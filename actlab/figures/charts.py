@@ -47,6 +47,17 @@ def seed_dots(ax, x, y: float, *, size: float, zorder: int, label: str | None = 
     )
 
 
+def legend_below(fig, handles, labels, columns: int = 7) -> None:
+    """One legend for the whole figure, below its panels, where it covers no data."""
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=min(columns, len(labels)),
+        fontsize="x-small",
+    )
+
+
 def figure(pc: PlotConfig, rows: int, cols: int, height: float):
     return plt.subplots(
         rows, cols, figsize=(pc.width, height * rows), squeeze=False, constrained_layout=True

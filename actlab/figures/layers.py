@@ -12,7 +12,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from actlab.config import PlotConfig
-from actlab.figures.charts import Metrics, activation_colours, figure, integer_ticks, log_y
+from actlab.figures.charts import (
+    Metrics,
+    activation_colours,
+    figure,
+    integer_ticks,
+    legend_below,
+    log_y,
+)
 
 
 def seeds_of(metrics: Metrics) -> str:
@@ -83,14 +90,7 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
             ax.tick_params(labelbottom=False)
         bottom.set_xlabel("Linear layer (1 = input, last = output)")
         integer_ticks(bottom)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=min(7, len(labels)),
-        fontsize="x-small",
-    )
+    legend_below(fig, *axes[0, 0].get_legend_handles_labels())
     zero_note = "; ▼ on the strip below: exactly 0 (no place on a log axis)" if any_zero else ""
     fig.suptitle(
         f"Gradient flow at initialisation ({arch}, {seeds_of(metrics)})\nweight gradients per "
@@ -168,9 +168,7 @@ def activation_distributions(
     most = max(counts, default=0)
     if most > SHOWN_LAYERS:
         labels = [f"{label} of {most}" for label in labels]
-    fig.legend(
-        handles, labels, loc="outside lower center", ncol=min(10, len(labels)), fontsize="x-small"
-    )
+    legend_below(fig, handles, labels, columns=10)
     which = (
         f"\nof the {most} hidden layers, the first two, the middle and the last two"
         if most > SHOWN_LAYERS
@@ -315,13 +313,7 @@ def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
         handles, labels = widest.get_legend_handles_labels()
         handles.append(Line2D([], [], color="dimgrey", ls=":", lw=1.2))
         labels.append("kept checkpoint (best epoch)")
-        fig.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            ncol=min(7, len(labels)),
-            fontsize="x-small",
-        )
+        legend_below(fig, handles, labels)
     else:
         axes[0, 0].text(0.5, 0.5, "no model has a dead neuron at any epoch", ha="center")
     others = [n for n in metrics if n not in names]
