@@ -25,10 +25,9 @@ KEYS = ["activation", "architecture"]
 
 def summarise(models: pd.DataFrame, chance: float) -> pd.DataFrame:
     """Per configuration: seeds trained (of all), mean test accuracy (%), mean epochs."""
-    threshold = stats.trained_threshold(chance)
     return models.groupby(KEYS, sort=False).agg(
         seeds=("seed", "size"),
-        trained=("test_acc", lambda v: int((v >= threshold).sum())),
+        trained=("test_acc", lambda v: stats.count_trained(v, chance)),
         test_acc=("test_acc", "mean"),
         epochs=("epochs", "mean"),
     )

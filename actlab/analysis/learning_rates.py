@@ -31,11 +31,7 @@ def grid(models: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    chosen = chosen_rates(models)
-    rows["chosen"] = [
-        "chosen" if chosen[(a, arch)] == lr else ""
-        for a, arch, lr in zip(rows["activation"], rows["architecture"], rows["lr"], strict=True)
-    ]
+    rows["chosen"] = ["chosen" if c else "" for c in _is_chosen(rows, chosen_rates(models))]
     return rows.round({"val_acc_mean": 2, "test_acc_mean": 2})  # means of 2-decimal values
 
 
@@ -52,14 +48,13 @@ def chosen_rates(models: pd.DataFrame) -> dict[tuple[str, str], float]:
 
 def at_chosen_rates(models: pd.DataFrame) -> pd.DataFrame:
     """The model-table rows of each activation x architecture at its chosen rate."""
-    chosen = chosen_rates(models)
-    keep = [
-        chosen[(a, arch)] == lr
-        for a, arch, lr in zip(
-            models["activation"], models["architecture"], models["lr"], strict=True
-        )
-    ]
-    return models[keep].reset_index(drop=True)
+    return models[_is_chosen(models, chosen_rates(models))].reset_index(drop=True)
+
+
+def _is_chosen(rows: pd.DataFrame, chosen: dict[tuple[str, str], float]) -> list[bool]:
+    """Per row (activation, architecture, lr): whether its rate is its configuration's chosen."""
+    keys = zip(rows["activation"], rows["architecture"], rows["lr"], strict=True)
+    return [chosen[(a, arch)] == lr for a, arch, lr in keys]
 
 
 def verdicts(models: pd.DataFrame, compare: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:

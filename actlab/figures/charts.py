@@ -58,9 +58,14 @@ def legend_below(fig, handles, labels, columns: int = 7) -> None:
     )
 
 
-def figure(pc: PlotConfig, rows: int, cols: int, height: float):
+def figure(pc: PlotConfig, rows: int, cols: int, height: float, extra: float = 0.0):
+    """A full-width grid of panels, ``height`` inches a row plus ``extra`` (titles, legend)."""
     return plt.subplots(
-        rows, cols, figsize=(pc.width, height * rows), squeeze=False, constrained_layout=True
+        rows,
+        cols,
+        figsize=(pc.width, height * rows + extra),
+        squeeze=False,
+        constrained_layout=True,
     )
 
 

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from actlab.analysis import stats
 from actlab.config import PlotConfig
 from actlab.figures.charts import (
     Metrics,
@@ -20,6 +21,12 @@ from actlab.figures.charts import (
     legend_below,
     log_y,
 )
+
+
+def _trained(m) -> bool:
+    """Whether a model's test accuracy left chance (the tables' rule, chance from its classes)."""
+    classes = len(m.evaluate["confusion_matrix"])
+    return 100 * m.evaluate["test_acc"] >= stats.trained_threshold(100 / classes)
 
 
 def seeds_of(metrics: Metrics) -> str:
@@ -101,7 +108,6 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
 
 SHOWN_LAYERS = 5  # more hidden layers than this: only the first two, the middle, the last two
 LAYER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")  # distinct, ordered
-TRAINED_BELOW = 0.19  # test accuracy (a fraction) under which a model counts as not trained
 
 
 def shown_layers(n: int) -> list[int]:
@@ -124,17 +130,11 @@ def activation_distributions(
     the share of exact zeros over all layers in the panel title. With more than
     ``SHOWN_LAYERS`` layers only the first two, the middle and the last two are drawn, each
     in a distinct colour. A model that did not train (``trained[name]`` false; without it,
-    test accuracy below ``TRAINED_BELOW``) says so in its title."""
+    ``stats.trained_threshold`` of its number of classes) says so in its title."""
     names = list(metrics)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(pc.width, pc.width / cols * 0.75 * rows + 0.4),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.75, extra=0.4)
     counts = []
     for ax, name in zip(axes.flat, names, strict=False):
         layers = metrics[name].distributions["activations_trained"]
@@ -153,7 +153,7 @@ def activation_distributions(
         ax.set_yscale("log")
         ax.set_ylim(bottom=0.7)
         acc = metrics[name].evaluate["test_acc"]
-        ok = trained[name] if trained and name in trained else acc >= TRAINED_BELOW
+        ok = trained[name] if trained and name in trained else _trained(metrics[name])
         title = f"{name}: {100 * zeros:.0f}% exact zeros"
         if not ok:
             title += f"\ndid not train (test acc {100 * acc:.1f} %)"
@@ -282,13 +282,7 @@ def dead_dynamics(pc: PlotConfig, metrics: Metrics, subset: int) -> Figure:
     names = [n for n, m in metrics.items() if m.dynamics["dead_total"].to_numpy().any()]
     cols = min(3, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(pc.width, pc.width / cols * 0.6 * rows + 0.6),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = figure(pc, rows, cols, pc.width / cols * 0.6, extra=0.6)
     most = 0
     for ax, name in zip(axes.flat, names, strict=False):
         dyn = metrics[name].dynamics
