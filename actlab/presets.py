@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actlab.errors import ConfigError
+from actlab.model.registry import ACTIVATIONS
 
 MNIST_NORMALIZATION = {"data.normalization": "fixed", "data.mean": 0.1307, "data.std": 0.3081}
 
@@ -82,6 +83,13 @@ PRESETS: dict[str, Preset] = {
         "rate beside it",
         "a fair comparison tunes each candidate (docs/results.md, Learning rates)",
         {"train.lr": [0.01, 0.03, 0.1]},
+    ),
+    "all-activations": Preset(
+        "all fifteen activations (the seven above and GELU, SELU, Mish, Softplus, CELU, "
+        "Hardswish, ReLU6, PReLU) on the base network and on the deep one with Kaiming init, "
+        "three seeds, the default training otherwise",
+        "the activations people reach for today (docs/activations.md, docs/results.md)",
+        {"models.activations": list(ACTIVATIONS), "models.architectures": ["base", "deep_kaiming"]},
     ),
 }
 

@@ -25,8 +25,10 @@ def test_defaults_are_the_reference_configuration():
     "edits,expected",
     [
         (
-            {"models__activations": ["relu", "gelu"]},
-            r"models.activations: unknown name 'gelu'; use any of sigmoid",
+            {"models__activations": ["relu", "swiglu"]},
+            r"models.activations: unknown name 'swiglu'; use any of sigmoid, tanh, relu, "
+            r"leakyrelu, elu, swish, identity, gelu, selu, mish, softplus, celu, hardswish, "
+            r"relu6, prelu",
         ),
         ({"models__activations": []}, r"models.activations: \[\] must be a non-empty list"),
         (
@@ -95,7 +97,40 @@ def test_defaults_are_the_reference_configuration():
             r"activation_options.relu.alpha: unknown option for relu; allowed: none",
         ),
         ({"activation_options__tanh": ...}, r"activation_options.tanh: missing; every activation"),
-        ({"activation_options__gelu": {}}, r"activation_options.gelu: unknown activation"),
+        ({"activation_options__swiglu": {}}, r"activation_options.swiglu: unknown activation"),
+        (
+            {"activation_options__gelu": {"approximate": "fast"}},
+            r"activation_options.gelu.approximate must be one of none, tanh, got 'fast'",
+        ),
+        (
+            {"activation_options__softplus": {"beta": 0}},
+            r"activation_options.softplus.beta must be > 0, got 0",
+        ),
+        (
+            {"activation_options__softplus": {"beta": 1, "threshold": -5}},
+            r"activation_options.softplus.threshold must be > 0, got -5",
+        ),
+        ({"activation_options__celu": {"alpha": 0}}, r"activation_options.celu.alpha must be > 0"),
+        (
+            {"activation_options__prelu": {"init": 1.5}},
+            r"activation_options.prelu.init must be <= 1, got 1.5",
+        ),
+        (
+            {"activation_options__prelu": {"init": -0.1}},
+            r"activation_options.prelu.init must be >= 0, got -0.1",
+        ),
+        (
+            {"activation_options__prelu": {"per": "channel"}},
+            r"activation_options.prelu.per must be one of layer, neuron, got 'channel'",
+        ),
+        (
+            {"activation_options__selu": {"alpha": 1.67}},
+            r"activation_options.selu.alpha: unknown option for selu; allowed: none",
+        ),
+        (
+            {"activation_options__hardswish": {"beta": 1}},
+            r"activation_options.hardswish.beta: unknown option for hardswish; allowed: none",
+        ),
         ({"models__architectures": ["base", "huge"]}, r"architectures.huge: missing key"),
         (
             {"models__architectures": ["base-2"]},
@@ -182,7 +217,7 @@ def test_unknown_model_name():
     with pytest.raises(ConfigError, match="model 'relu-base': expected <activation>-<arch"):
         config.parse(params()).model_spec("relu-base")
     with pytest.raises(ConfigError, match="model 'gelu-base-42': no activation_options.gelu"):
-        config.parse(params()).model_spec("gelu-base-42")
+        config.parse(params(activation_options__gelu=...)).model_spec("gelu-base-42")
 
 
 def test_a_grid_of_learning_rates_is_a_matrix_axis_named_in_each_model():

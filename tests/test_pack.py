@@ -18,7 +18,12 @@ def spec(activation, seed=42, options=(), hidden=(64, 32)):
     )
 
 
-MATES = [spec("tanh"), spec("sigmoid", 43), spec("leakyrelu", 44, (("alpha", 0.1),))]
+MATES = [
+    spec("tanh"),
+    spec("sigmoid", 43),
+    spec("leakyrelu", 44, (("alpha", 0.1),)),
+    spec("prelu", 46, (("per", "neuron"),)),  # learned slopes: stacked, sliced, resumed
+]
 
 
 def run(specs, dev="cpu", **edits):
@@ -129,3 +134,35 @@ def test_cuda_a_model_does_not_depend_on_its_pack_mates(deterministic):
     alone = run([spec("relu")], dev="cuda")
     packed = run([spec("relu"), *MATES], dev="cuda")
     assert same(alone["relu-base-42"], packed["relu-base-42"])
+
+
+@pytest.mark.parametrize("impl", ["fused", "formula", "manual"])
+@pytest.mark.parametrize("per", ["layer", "neuron"])
+def test_prelu_learns_its_slopes_in_a_pack_as_alone(per, impl):
+    """PReLU's slopes are stacked with the weights: alone (pack of one) and beside mates of
+    other activations, a PReLU model trains bit for bit the same, its slopes move away from
+    their start, are in its best checkpoint under torch.nn.PReLU's name and in its epoch rows."""
+    from actlab.training import loop
+
+    prelu = spec("prelu", 45, (("init", 0.25), ("per", per)))
+    edits = {"train__activation_impl": impl, "train__max_epochs": 3, "train__patience": 3}
+    alone = run([prelu], **edits)["prelu-base-45"]
+    packed = run([prelu, *MATES], **edits)["prelu-base-45"]
+    assert same(alone, packed)
+    tc = train_config(**{"train__max_epochs": 3, "train__patience": 3, **edits})
+    plain = loop.train_model(tc, dataclasses.replace(prelu, lr=tc.lr[0]), splits(), "cpu")
+    width = {"layer": 1, "neuron": 64}[per]
+    for result in (plain, alone):  # the training loop's own optimiser: the same learning
+        slopes = result.best_state["layers.1.weight"]
+        assert slopes.shape == (width,) and result.init_state["layers.1.weight"].eq(0.25).all()
+        assert not torch.equal(slopes, result.init_state["layers.1.weight"])
+        row = result.history[result.best_epoch - 1]
+        assert {"prelu/layer1/slope", "prelu/layer2/slope"} <= row.keys()
+        assert ("prelu/layer1/slope_std" in row) == (per == "neuron")
+        assert row["prelu/layer1/slope"] == pytest.approx(slopes.mean().item())
+    torch.testing.assert_close(
+        plain.best_state["layers.1.weight"],
+        alone.best_state["layers.1.weight"],
+        rtol=1e-3,
+        atol=1e-4,
+    )

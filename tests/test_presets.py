@@ -79,3 +79,14 @@ def test_the_learning_rate_preset_trains_every_model_at_every_rate():
     names = cfg.model_names()
     assert len(names) == 3 * len(config.parse(reference_params()).model_names())
     assert {cfg.model_spec(n).lr for n in names if n.startswith("elu-deep-")} == {0.01, 0.03, 0.1}
+
+
+def test_all_activations_runs_every_registered_one_on_base_and_deep_kaiming():
+    from actlab.model.registry import ACTIVATIONS
+
+    cfg = with_preset("all-activations")
+    assert cfg.models.activations == tuple(ACTIVATIONS) and len(ACTIVATIONS) == 15
+    assert cfg.models.architectures == ("base", "deep_kaiming")
+    assert cfg.models.seeds == (42, 43, 44)
+    assert cfg.model_spec("prelu-base-42").options == {"init": 0.25, "per": "layer"}
+    assert cfg.model_spec("gelu-deep_kaiming-44").init == "kaiming"

@@ -57,8 +57,51 @@ def test_sigmoid_neuron_saturated_relative_to_its_max_derivative():
     assert ext.saturated(1e-3)[0].tolist() == [False, True]
 
 
+# Hidden neuron j sees z = Z[j] on every image (zero weights, bias Z[j]). Per activation,
+# which of them are dead (output exactly 0, float32) and which saturated (|f'(z)| < 1e-3 of
+# its max |f'|), by hand from the formulas (docs/activations.md):
+Z = [-20.0, -4.0, -0.5, 0.5, 3.5, 8.0, 20.0]
+DEAD_AND_SATURATED = {
+    "sigmoid": (".......", "S.....S"),  # sigma'(8) / 0.25 = 1.3e-3: not yet
+    "tanh": (".......", "S....SS"),  # tanh'(3.5) = 3.6e-3, tanh'(8) = 4.5e-7
+    "relu": ("DDD....", "SSS...."),  # f' = 0 where the output is 0
+    "leakyrelu": (".......", "......."),  # slope 0.1 on the left: never
+    "elu": (".......", "S......"),  # exp(-20) = 2e-9, exp(-4) = 0.018
+    "swish": (".......", "S......"),
+    "identity": (".......", "......."),
+    "gelu": ("D......", "SS....."),  # gelu(-20) rounds to 0; |gelu'(-4)| / 1.129 = 4.5e-4
+    "selu": (".......", "S......"),  # alpha scale exp(z) / (alpha scale) = exp(z)
+    "mish": (".......", "S......"),
+    "softplus": (".......", "S......"),  # sigma(-20) = 2e-9
+    "celu": (".......", "S......"),  # exp(z / alpha)
+    "hardswish": ("DD.....", "SS....."),  # exactly 0 (and flat) for z <= -3
+    "relu6": ("DDD....", "SSS..SS"),  # 0 below 0; flat at 6 above 6: saturated, not dead
+    "prelu": (".......", "......."),  # slope 0.25 (its init) on the left
+}
+
+
+def test_every_activation_has_its_dead_and_saturated_expectations():
+    from actlab.model.registry import ACTIVATIONS
+
+    assert set(DEAD_AND_SATURATED) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(DEAD_AND_SATURATED))
+def test_dead_and_saturated_per_activation_on_hand_built_weights(name):
+    dead, saturated = DEAD_AND_SATURATED[name]
+    net = hand_built(name, torch.zeros(len(Z), 784), torch.tensor(Z))
+    ext = neurons.neuron_extremes(net, images(40), batch_size=16)
+    census = neurons.neuron_census(net, images(40), batch_size=16, eps=1e-3)
+    for got, census_got, want in (
+        (ext.dead()[0], census.dead()[0], dead),
+        (ext.saturated(1e-3)[0], census.saturated(1.0)[0], saturated),
+    ):
+        expected = [c != "." for c in want]
+        assert got.tolist() == expected and census_got.tolist() == expected
+
+
 @pytest.mark.parametrize("impl", ["fused", "formula", "manual"])
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish"])
+@pytest.mark.parametrize("name", sorted(DEAD_AND_SATURATED))
 def test_probe_gives_the_numbers_of_an_autograd_pass(name, impl):
     """The closed-form f'(z) of one forward equals what autograd gives layer by layer."""
     torch.manual_seed(0)

@@ -28,7 +28,10 @@ LINESTYLES = ["-", "--", ":", "-."]
 
 
 def activation_colours(activations: Sequence[str]) -> dict[str, tuple]:
-    return {a: plt.get_cmap("tab10")(i % 10) for i, a in enumerate(activations)}
+    """tab10's colours for the first ten (tab20's dark shades), then tab20's light shades of
+    them: up to twenty activations, each its own colour."""
+    tab20 = plt.get_cmap("tab20")
+    return {a: tab20((2 * i) % 20 + (i // 10) % 2) for i, a in enumerate(activations)}
 
 
 def seed_dots(ax, x, y: float, *, size: float, zorder: int, label: str | None = None) -> None:

@@ -27,7 +27,10 @@ class MLP(nn.Module):
         # Layers are created in this order (Linear, activation, Linear, ...) so that a seed set
         # just before construction gives the same weights as the reference tutorial's network.
         for width in hidden_sizes:
-            layers += [nn.Linear(previous, width), make_activation(activation, options, impl)]
+            layers += [
+                nn.Linear(previous, width),
+                make_activation(activation, options, impl, width),
+            ]
             previous = width
         layers.append(nn.Linear(previous, NUM_CLASSES))
         self.layers = nn.Sequential(*layers)

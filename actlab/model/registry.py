@@ -26,11 +26,39 @@ INITS = ("default", "kaiming", "xavier")
 
 @dataclass(frozen=True)
 class Option:
-    """A numeric option: ``value > minimum`` when ``strict``, else ``value >= minimum``."""
+    """A numeric option: ``value > minimum`` when ``strict``, else ``value >= minimum``; and
+    ``value <= maximum`` when there is one."""
 
     default: float
     minimum: float
     strict: bool
+    maximum: float | None = None
+
+    def check(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint = " (drop the quotes)" if isinstance(value, str) else ""
+            raise ValueError(f"{key} must be a number, not {value!r}{hint}")
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, got {value!r}")
+        if not (value > self.minimum if self.strict else value >= self.minimum):
+            bound = ">" if self.strict else ">="
+            raise ValueError(f"{key} must be {bound} {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"{key} must be <= {self.maximum:g}, got {value!r}")
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option that takes one of a few words."""
+
+    default: str
+    choices: tuple[str, ...]
+
+    def check(self, key: str, value: Any) -> str:
+        if value not in self.choices:
+            raise ValueError(f"{key} must be one of {', '.join(self.choices)}, got {value!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -45,11 +73,14 @@ class Gain:
 class ActivationInfo:
     implementation: str  # the class in actlab.model.activations
     gain: Gain
-    options: dict[str, Option] = field(default_factory=dict)
+    options: dict[str, Option | Choice] = field(default_factory=dict)
 
 
-# PyTorch has no gain for elu and swish: both are the identity for large positive inputs and
-# near 0 for negative ones, so they take ReLU's sqrt(2), as is common practice.
+# Kaiming gains: PyTorch's (torch.nn.init.calculate_gain) where it has one: selu's is 3/4,
+# prelu's is leaky_relu's at its initial slope. It has none for elu, swish, gelu, mish, celu,
+# softplus, hardswish and relu6: each is the identity (or close to it) for large positive
+# inputs and near 0 (or bounded) for negative ones, so they take ReLU's sqrt(2), as is common
+# practice (docs/activations.md).
 ACTIVATIONS: dict[str, ActivationInfo] = {
     "sigmoid": ActivationInfo("Sigmoid", Gain("sigmoid")),
     "tanh": ActivationInfo("Tanh", Gain("tanh")),
@@ -60,10 +91,32 @@ ACTIVATIONS: dict[str, ActivationInfo] = {
     "elu": ActivationInfo("ELU", Gain("relu"), {"alpha": Option(1.0, 0.0, strict=True)}),
     "swish": ActivationInfo("Swish", Gain("relu")),
     "identity": ActivationInfo("Identity", Gain("linear")),
+    "gelu": ActivationInfo("GELU", Gain("relu"), {"approximate": Choice("none", ("none", "tanh"))}),
+    "selu": ActivationInfo("SELU", Gain("selu")),
+    "mish": ActivationInfo("Mish", Gain("relu")),
+    "softplus": ActivationInfo(
+        "Softplus",
+        Gain("relu"),
+        {"beta": Option(1.0, 0.0, strict=True), "threshold": Option(20.0, 0.0, strict=True)},
+    ),
+    "celu": ActivationInfo("CELU", Gain("relu"), {"alpha": Option(1.0, 0.0, strict=True)}),
+    "hardswish": ActivationInfo("Hardswish", Gain("relu")),
+    "relu6": ActivationInfo("ReLU6", Gain("relu")),
+    "prelu": ActivationInfo(
+        "PReLU",
+        Gain("leaky_relu", "init"),
+        {
+            "init": Option(0.25, 0.0, strict=False, maximum=1.0),
+            "per": Choice("layer", ("layer", "neuron")),
+        },
+    ),
 }
 
+# The seven of the reference tutorial: the default matrix (params.yaml) and its figures' order.
+TUTORIAL = ("sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish", "identity")
 
-def check_options(name: str, options: dict[str, Any]) -> dict[str, float]:
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, float | str]:
     """The options of activation ``name`` with defaults filled in; ``ValueError`` names the
     bad option, its value and the allowed range."""
     allowed = ACTIVATIONS[name].options
@@ -72,14 +125,5 @@ def check_options(name: str, options: dict[str, Any]) -> dict[str, float]:
         if key not in allowed:
             hint = ", ".join(allowed) if allowed else "none: use {}"
             raise ValueError(f"{key}: unknown option for {name}; allowed: {hint}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = " (drop the quotes)" if isinstance(value, str) else ""
-            raise ValueError(f"{key} must be a number, not {value!r}{hint}")
-        if not math.isfinite(value):
-            raise ValueError(f"{key} must be a finite number, got {value!r}")
-        spec = allowed[key]
-        if not (value > spec.minimum if spec.strict else value >= spec.minimum):
-            bound = ">" if spec.strict else ">="
-            raise ValueError(f"{key} must be {bound} {spec.minimum:g}, got {value!r}")
-        checked[key] = float(value)
+        checked[key] = allowed[key].check(key, value)
     return {key: checked.get(key, spec.default) for key, spec in allowed.items()}

@@ -19,10 +19,23 @@ def first_and_last(net: MLP) -> tuple[Layer, Layer]:
     return tuple((lin.weight.detach(), lin.weight.grad) for lin in (linears[0], linears[-1]))
 
 
-def weight_stats_tensors(layers: tuple[Layer, Layer]) -> dict[str, torch.Tensor]:
+def slopes(net: MLP) -> list[tuple[int, torch.Tensor]]:
+    """(hidden layer, its learned slopes) for each layer whose activation learns (PReLU)."""
+    return [(i, act.weight.detach()) for i, (_, act) in enumerate(net.hidden()) if act.learns]
+
+
+def weight_stats_tensors(
+    layers: tuple[Layer, Layer], learned: list[tuple[int, torch.Tensor]] = ()
+) -> dict[str, torch.Tensor]:
     """Mean and std of the weights, mean |g| and std of their gradients, as 0-d tensors on the
-    weights' device (no wait for it)."""
+    weights' device (no wait for it); and per hidden layer (counted from 1) with learned
+    slopes, their mean (PReLU: the slope itself, or the mean of one per neuron) and, per
+    neuron, their spread."""
     stats = {}
+    for i, values in learned:
+        stats[f"prelu/layer{i + 1}/slope"] = values.mean()
+        if values.numel() > 1:
+            stats[f"prelu/layer{i + 1}/slope_std"] = values.std()
     for label, (w, g) in zip(("first", "last"), layers, strict=True):
         stats[f"weights/{label}/mean"] = w.mean()
         stats[f"weights/{label}/std"] = w.std()
@@ -35,7 +48,7 @@ def weight_stats_tensors(layers: tuple[Layer, Layer]) -> dict[str, torch.Tensor]
 
 def weight_stats(net: MLP) -> dict[str, float]:
     """Weights and their current gradients of the first and last Linear layer."""
-    stats = weight_stats_tensors(first_and_last(net))
+    stats = weight_stats_tensors(first_and_last(net), slopes(net))
     values = torch.stack(list(stats.values())).tolist()  # one copy to the host, not eight
     return dict(zip(stats, values, strict=True))
 

@@ -27,7 +27,7 @@ from actlab.config import ModelSpec, TrainConfig
 from actlab.data import datasets
 from actlab.errors import ConfigError
 from actlab.model import mlp
-from actlab.model.activations import Activation
+from actlab.model.activations import Activation, prelu, prelu_derivative
 from actlab.probes import weights
 from actlab.probes.neurons import NeuronExtremes
 from actlab.training.loop import EXTREMES_BATCH, TrainResult
@@ -70,6 +70,25 @@ class Stack(torch.nn.Module):
         self.runs = [
             _runs([net.hidden()[i][1] for net in nets]) for i in range(len(self.weights) - 1)
         ]
+        # Learned activation parameters (PReLU's slopes), per hidden layer ``[M, 1, width]``:
+        # model m's slopes are row m, its first one (per layer) or all (per neuron); rows of
+        # other activations are never read, so their gradient is 0 and they never change.
+        self.slopes = torch.nn.ParameterList()
+        if any(act.learns for runs in self.runs for _, _, act in runs):
+            hidden = zip(*(net.hidden() for net in nets), strict=True)
+            for w, layer in zip(self.weights[:-1], hidden, strict=True):
+                slope = torch.zeros(len(nets), 1, w.shape[2])
+                for m, (_, act) in enumerate(layer):
+                    if act.learns:
+                        slope[m, 0, : act.weight.numel()] = act.weight.detach()
+                self.slopes.append(torch.nn.Parameter(slope.to(w.device)))
+
+    def tensors(self) -> list[torch.nn.Parameter]:
+        """Every stacked parameter, in the order the optimiser and its state slices use."""
+        return [*self.weights, *self.biases, *self.slopes]
+
+    def _slope(self, i: int, a: int, b: int, act: Activation) -> torch.Tensor:
+        return self.slopes[i][a:b, :, : act.weight.numel()]
 
     @property
     def size(self) -> int:
@@ -78,10 +97,16 @@ class Stack(torch.nn.Module):
     def _activate(self, i: int, z: torch.Tensor, derivative: bool = False) -> torch.Tensor:
         runs = self.runs[i]
         if len(runs) == 1:
-            act = runs[0][2]
-            return act.derivative(z) if derivative else act(z)
-        parts = [(act.derivative if derivative else act)(z[a:b]) for a, b, act in runs]
-        return torch.cat(parts)
+            return self._apply(i, z, *runs[0], derivative)
+        return torch.cat([self._apply(i, z[a:b], a, b, act, derivative) for a, b, act in runs])
+
+    def _apply(
+        self, i: int, z: torch.Tensor, a: int, b: int, act: Activation, derivative: bool
+    ) -> torch.Tensor:
+        if act.learns:  # each model its own slopes
+            slope = self._slope(i, a, b, act)
+            return prelu_derivative(z, slope) if derivative else prelu(z, slope, act.impl)
+        return act.derivative(z) if derivative else act(z)
 
     def layers(self, x: torch.Tensor):
         """Yield (z, h) per hidden layer, then the logits; ``x`` is ``[M, B, 784]`` or one
@@ -106,7 +131,21 @@ class Stack(torch.nn.Module):
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             state[f"layers.{2 * i}.weight"] = w.detach()[m].t().contiguous()
             state[f"layers.{2 * i}.bias"] = b.detach()[m, 0].clone()
+        for i, slope in self.slopes_of(m):
+            state[f"layers.{2 * i + 1}.weight"] = slope.clone()
         return state
+
+    def activation_of(self, i: int, m: int) -> Activation:
+        return next(act for a, b, act in self.runs[i] if a <= m < b)
+
+    def slopes_of(self, m: int) -> list[tuple[int, torch.Tensor]]:
+        """Model ``m``'s learned slopes: (hidden layer, its slopes) where it has them."""
+        out = []
+        for i in range(len(self.slopes)):
+            act = self.activation_of(i, m)
+            if act.learns:
+                out.append((i, self.slopes[i].detach()[m, 0, : act.weight.numel()]))
+        return out
 
     def first_and_last(self, m: int) -> tuple[weights.Layer, weights.Layer]:
         def layer(i: int) -> weights.Layer:
@@ -153,7 +192,7 @@ def make_optimizer(tc: TrainConfig, stack: Stack, lr: float) -> torch.optim.Opti
     # One tensor per layer for all models: the update is elementwise, so each model's slice
     # is updated as it would be alone. foreach, not fused: the fused CPU kernel treats the
     # tail of a tensor apart from its body, which would tie a model's bits to its position.
-    params = [*stack.weights, *stack.biases]
+    params = stack.tensors()
     if tc.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, foreach=True)
     return torch.optim.SGD(params, lr=lr, momentum=tc.momentum, foreach=True)
@@ -349,7 +388,7 @@ def train_pack(
         snapshots = _snapshot(stack, subset)
         for m in fresh:
             members[m].snapshots = [snapshots[m]]
-    params = [*stack.weights, *stack.biases]
+    params = stack.tensors()
     optimizer = make_optimizer(tc, stack, lr)
     _restack(optimizer, params, members)
     results: dict[str, TrainResult] = {}
@@ -361,7 +400,10 @@ def train_pack(
         )
         loss_sum, correct = train_epoch(stack, optimizer, x, y, orders, tc.batch_size)
         val_loss, val_acc = _validate(stack, splits.x_val, splits.y_val)
-        stats = [weights.weight_stats_tensors(stack.first_and_last(m)) for m in range(size)]
+        stats = [
+            weights.weight_stats_tensors(stack.first_and_last(m), stack.slopes_of(m))
+            for m in range(size)
+        ]
         for m, mb in enumerate(members):
             mb.histograms.record(stack.first_and_last(m))
         # One copy to the host per epoch for every model's numbers.
@@ -375,10 +417,11 @@ def train_pack(
             ]
         ).tolist()
         rows = []
+        offset = 4 * size  # then each model's statistics, as many as it has
         for m, mb in enumerate(members):
             mb.epoch += 1
-            k = len(stats[m])
-            values = numbers[4 * size + m * k : 4 * size + (m + 1) * k]
+            values = numbers[offset : offset + len(stats[m])]
+            offset += len(stats[m])
             rows.append(
                 {
                     "epoch": mb.epoch,
@@ -426,7 +469,7 @@ def train_pack(
                 members[m].optimizer = _slices(optimizer, params, m)
             members = [members[m] for m in keep]
             stack = _take(stack, keep)
-            params = [*stack.weights, *stack.biases]
+            params = stack.tensors()
             optimizer = make_optimizer(tc, stack, lr)
             _restack(optimizer, params, members)
         if save_state is not None:
@@ -450,6 +493,9 @@ def _take(stack: Stack, keep: list[int]) -> Stack:
     new.biases = torch.nn.ParameterList(
         torch.nn.Parameter(b.detach()[keep].contiguous()) for b in stack.biases
     )
+    new.slopes = torch.nn.ParameterList(
+        torch.nn.Parameter(s.detach()[keep].contiguous()) for s in stack.slopes
+    )
     new.runs = []
     for runs in stack.runs:
         acts = [act for a, b, act in runs for _ in range(a, b)]
@@ -458,7 +504,7 @@ def _take(stack: Stack, keep: list[int]) -> Stack:
 
 
 def _resume_state(mb: Member, stack: Stack, optimizer, m: int) -> ResumeState:
-    params = [*stack.weights, *stack.biases]
+    params = stack.tensors()
     return ResumeState(
         mb.epoch,
         stack.state_dict_of(m),

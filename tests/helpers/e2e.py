@@ -97,9 +97,10 @@ def live_runs(repo, experiment="actlab"):
     return runs
 
 
-def make_workspace(repo: Path, env=None) -> Path:
+def make_workspace(repo: Path, env=None, **edits) -> Path:
     """A git repo at ``repo`` with the project's tracked files (no results), the tiny params
-    and an IDX mirror beside it, reproduced once (with ``env`` added, see ``sh``)."""
+    (with ``edits``) and an IDX mirror beside it, reproduced once (with ``env`` added, see
+    ``sh``)."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT,
@@ -113,7 +114,7 @@ def make_workspace(repo: Path, env=None) -> Path:
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, repo / name)
     write_mirror(repo.parent / "mirror", n_train=700, n_test=200)
-    write_params(repo)
+    write_params(repo, **edits)
     sh(repo, "git", "init", "-q")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "tiny")
