@@ -285,4 +285,7 @@ def test_neuron_table_is_mean_and_spread_per_configuration():
         "nearly dead after training",
         "saturated at init",
         "saturated after training",
+        "gradient at init, input ÷ output layer",
     ]
+    # the fixture's layers have mean |g| 10^-1 .. 10^-5: input over output is 10^4
+    assert row["gradient at init, input ÷ output layer"] == "1e+04"

@@ -21,6 +21,7 @@ sources, are in docs/reference.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ import pandas as pd
 from actlab.analysis import stats
 from actlab.config import configuration_name
 from actlab.records import ModelMetrics, ModelRecord
+
+NAN = float("nan")
 
 # UvA DL tutorial 3, test accuracy (%) of [512, 256, 256, 128] on FashionMNIST
 # (docs/reference.md, "Published test accuracy").
@@ -93,9 +96,20 @@ def model_table(
                 "saturated_worst_layer_pct_trained": d["trained"]["saturated"][
                     "worst_layer_percent"
                 ],
+                "grad_log10_ratio_init": _gradient_ratio(m.distributions),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _gradient_ratio(distributions: Mapping[str, Any]) -> float:
+    """log10 of the first Linear layer's mean |weight gradient| over the last one's, at init
+    (one batch): far below 0 when the gradient vanishes on its way to the input."""
+    flow = distributions.get("gradient_flow_init")
+    if not flow:
+        return NAN
+    first, last = flow[0]["summary"]["mean_abs"], flow[-1]["summary"]["mean_abs"]
+    return math.log10(first / last) if first > 0 and last > 0 else NAN
 
 
 # Per configuration, mean and std across seeds of these model-table columns.
@@ -107,9 +121,8 @@ SPREAD = (
     "nearly_dead_trained",
     "saturated_init",
     "saturated_trained",
+    "grad_log10_ratio_init",
 )
-
-NAN = float("nan")
 
 
 def _number(value: float | None) -> float:
@@ -344,7 +357,9 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
 
 def neurons(configurations: pd.DataFrame) -> pd.DataFrame:
     """Dead, nearly dead and saturated hidden neurons per configuration, mean ± std over its
-    seeds, all hidden layers together (a Markdown fragment for docs/results.md)."""
+    seeds, all hidden layers together, and the gradient at init of the input layer relative
+    to the output layer's (geometric mean over the seeds); a Markdown fragment for
+    docs/results.md."""
     columns = {
         "dead at init": "dead_init",
         "dead after training": "dead_trained",
@@ -360,10 +375,15 @@ def neurons(configurations: pd.DataFrame) -> pd.DataFrame:
                     label: _plus_minus(r[f"{c}_mean"], r[f"{c}_std"], 1)
                     for label, c in columns.items()
                 },
+                "gradient at init, input ÷ output layer": _ratio(r["grad_log10_ratio_init_mean"]),
             }
             for _, r in configurations.iterrows()
         ]
     )
+
+
+def _ratio(log10: float) -> str:
+    return "" if pd.isna(log10) else f"{10**log10:.2g}"
 
 
 def aggregates(configurations: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,11 @@ def activation_colours(activations: Sequence[str]) -> dict[str, tuple]:
     return {a: tab20((2 * i) % 20 + (i // 10) % 2) for i, a in enumerate(activations)}
 
 
+def activation_linestyles(activations: Sequence[str]) -> dict[str, str]:
+    """Solid lines for the first ten activations, dashed for the light shades after them."""
+    return {a: "-" if i < 10 else "--" for i, a in enumerate(activations)}
+
+
 def seed_dots(ax, x, y: float, *, size: float, zorder: int, label: str | None = None) -> None:
     """One hollow dot per seed at ``x``, on the row ``y`` (gid ``seeds``: tests find them)."""
     x = np.asarray(x, dtype=float)
@@ -85,12 +90,12 @@ def log_y(ax) -> None:
 
 
 def activations(pc: PlotConfig, options: Mapping[str, Mapping]) -> Figure:
-    """Each activation (with its options) and its derivative on [-5, 5]."""
+    """Each activation (with its options) and its derivative on [-7, 7] (ReLU6 reaches its 6)."""
     names = list(options)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
     fig, axes = figure(pc, rows, cols, pc.width / cols * 0.8)
-    z = torch.linspace(-5, 5, 1001, requires_grad=True)
+    z = torch.linspace(-7, 7, 1401, requires_grad=True)
     for ax, name in zip(axes.flat, names, strict=False):
         y = make_activation(name, dict(options[name]))(z)
         (dy,) = torch.autograd.grad(y.sum(), z)
@@ -102,7 +107,7 @@ def activations(pc: PlotConfig, options: Mapping[str, Mapping]) -> Figure:
         ax.legend(fontsize="small")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    fig.suptitle("Activation functions and their derivatives on [-5, 5]")
+    fig.suptitle("Activation functions and their derivatives on [-7, 7]")
     return fig
 
 

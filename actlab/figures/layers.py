@@ -16,6 +16,7 @@ from actlab.config import PlotConfig
 from actlab.figures.charts import (
     Metrics,
     activation_colours,
+    activation_linestyles,
     figure,
     integer_ticks,
     legend_below,
@@ -49,9 +50,8 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
     of exactly 0 has no place on a log axis: it is a marker on a thin axis of its own below
     (gid ``zero-axis``, sharing x), labelled "exactly 0"."""
     names = list(metrics)
-    colours = activation_colours(
-        list(dict.fromkeys(m.record.spec.activation for m in metrics.values()))
-    )
+    activations = list(dict.fromkeys(m.record.spec.activation for m in metrics.values()))
+    colours, styles = activation_colours(activations), activation_linestyles(activations)
     values = {
         (name, stat): np.array(
             [layer["summary"][stat] for layer in metrics[name].distributions["gradient_flow_init"]],
@@ -77,8 +77,17 @@ def gradient_flow(pc: PlotConfig, metrics: Metrics, arch: str, batch: int) -> Fi
             layers = metrics[name].distributions["gradient_flow_init"]
             x = np.array([layer["layer"] for layer in layers])
             y = values[name, stat]
-            colour = colours[metrics[name].record.spec.activation]
-            ax.plot(x, np.where(y > 0, y, np.nan), marker="o", ms=3, label=name, color=colour)
+            activation = metrics[name].record.spec.activation
+            colour = colours[activation]
+            ax.plot(
+                x,
+                np.where(y > 0, y, np.nan),
+                marker="o",
+                ms=3,
+                label=name,
+                color=colour,
+                linestyle=styles[activation],
+            )
             if strip is not None and (y == 0).any():
                 strip.plot(
                     x[y == 0], np.zeros((y == 0).sum()), "v", ms=5, color=colour, gid="zeros"
