@@ -1,4 +1,4 @@
-"""End to end: all fifteen activations through the real pipeline (tiny config, two seeds):
+"""End to end: all fifteen activations through the real pipeline (tiny config, one seed):
 every stage handles each, PReLU's learned slopes reach its checkpoint, its curves and MLflow,
 and every table and figure has a row or a colour for each."""
 
@@ -19,7 +19,7 @@ def workspace(tmp_path_factory):
     return make_workspace(
         tmp_path_factory.mktemp("activations") / "repo",
         models__activations=list(ACTIVATIONS),
-        models__seeds=[42, 43],
+        models__seeds=[42],
         activation_options__prelu={"init": 0.25, "per": "neuron"},
         train__max_epochs=2,
         train__min_epochs=1,
@@ -28,9 +28,7 @@ def workspace(tmp_path_factory):
 
 def test_every_activation_is_trained_evaluated_probed_and_tabled(workspace):
     models = list(csv.DictReader((workspace / "metrics/models.csv").read_text().splitlines()))
-    assert sorted(r["model"] for r in models) == sorted(
-        f"{a}-tiny-{s}" for a in ACTIVATIONS for s in (42, 43)
-    )
+    assert sorted(r["model"] for r in models) == sorted(f"{a}-tiny-42" for a in ACTIVATIONS)
     summary = list(csv.DictReader((workspace / "metrics/summary.csv").read_text().splitlines()))
     assert {r["configuration"] for r in summary} == {f"{a}-tiny" for a in ACTIVATIONS}
     table = (workspace / "metrics/results/tiny.md").read_text()
