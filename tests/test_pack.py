@@ -1,6 +1,7 @@
 """Packs: models of one architecture trained as one stacked network, each as if alone."""
 
 import dataclasses
+import io
 
 import pytest
 import torch
@@ -68,42 +69,50 @@ def test_a_diverging_model_stops_and_leaves_the_others_alone():
         assert same(packed[s.name], without[s.name])
 
 
-def test_a_stopped_pack_resumes_bit_identical():
-    """Stop right after the states of epoch 2 are saved; resume them as a pack: every model
-    ends as it would have without the stop."""
-    import io
+class Stop(Exception):
+    pass
 
-    specs = [spec("relu"), *MATES]
-    whole = run(specs)
-    tc = train_config(train__max_epochs=4, train__patience=2)
-    saved = {}
 
-    class Stop(Exception):
-        pass
+def stopper(saved: dict, epoch: int = 2):
+    """A ``save_state`` that keeps each state as the stage writes it (torch.save bytes) in
+    ``saved`` and stops training right after epoch ``epoch``'s states."""
 
     def save_then_stop(states):
         for name, state in states.items():
             buffer = io.BytesIO()
-            torch.save(state.to_dict(), buffer)  # as the stage writes it
+            torch.save(state.to_dict(), buffer)
             saved[name] = buffer.getvalue()
-        if next(iter(states.values())).epoch == 2:
+        if next(iter(states.values())).epoch == epoch:
             raise Stop
 
-    done = {}
+    return save_then_stop
+
+
+def loaded(saved: dict, skip=()) -> dict:
+    return {
+        name: ResumeState.from_dict(torch.load(io.BytesIO(raw), weights_only=True))
+        for name, raw in saved.items()
+        if name not in skip
+    }
+
+
+def test_a_stopped_pack_resumes_bit_identical():
+    """Stop right after the states of epoch 2 are saved; resume them as a pack: every model
+    ends as it would have without the stop."""
+    specs = [spec("relu"), *MATES]
+    whole = run(specs)
+    tc = train_config(train__max_epochs=4, train__patience=2)
+    saved, done = {}, {}
     with pytest.raises(Stop):
         pack.train_pack(
             tc,
             specs,
             splits(),
             torch.device("cpu"),
-            save_state=save_then_stop,
+            save_state=stopper(saved),
             on_done=lambda name, result: done.__setitem__(name, result),
         )
-    states = {
-        name: ResumeState.from_dict(torch.load(io.BytesIO(raw), weights_only=True))
-        for name, raw in saved.items()
-        if name not in done
-    }
+    states = loaded(saved, skip=done)
     rest = [s for s in specs if s.name in states]
     resumed = pack.train_pack(tc, rest, splits(), torch.device("cpu"), resumed=states)
     for name, result in {**done, **resumed}.items():
@@ -176,31 +185,14 @@ def test_prelu_learns_its_slopes_in_a_pack_as_alone(per, impl):
     "train.pack_size that merges such packs); the fix changes the training code's hash",
 )
 def test_models_saved_in_packs_with_and_without_prelu_resume_together():
-    import io
-
     prelu, relu, tanh = spec("prelu", 46), spec("relu"), spec("tanh", 43)
     whole = run([prelu, relu, tanh])
     tc = train_config(train__max_epochs=4, train__patience=2)
     saved = {}
-
-    class Stop(Exception):
-        pass
-
-    def save_then_stop(states):
-        for name, state in states.items():
-            buffer = io.BytesIO()
-            torch.save(state.to_dict(), buffer)
-            saved[name] = buffer.getvalue()
-        if next(iter(states.values())).epoch == 2:
-            raise Stop
-
     for group in ([prelu, relu], [tanh]):  # two packs, one with slopes, one without
         with pytest.raises(Stop):
-            pack.train_pack(tc, group, splits(), torch.device("cpu"), save_state=save_then_stop)
-    states = {
-        name: ResumeState.from_dict(torch.load(io.BytesIO(raw), weights_only=True))
-        for name, raw in saved.items()
-    }
+            pack.train_pack(tc, group, splits(), torch.device("cpu"), save_state=stopper(saved))
+    states = loaded(saved)
     resumed = pack.train_pack(
         tc, [prelu, relu, tanh], splits(), torch.device("cpu"), resumed=states
     )
