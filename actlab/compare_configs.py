@@ -1,0 +1,194 @@
+"""Paired comparisons between configurations of one run that differ in their architecture: each
+activation with another init against the default init, a deep network against a shallow one,
+or any configuration against another, from the run's ``metrics/models.csv``.
+
+    python -m actlab.compare_configs metrics/models.csv --across deep
+    python -m actlab.compare_configs metrics/models.csv \\
+        --family tanh-shallow_64x4 relu-deep_48x9 leakyrelu-deep_48x9
+
+The plot stage compares the activations of one architecture with a baseline activation; this
+compares configurations across architectures with the same statistics
+(``stats.compare_to_baseline``): paired by seed (the seed sets the batch order, the same in
+every configuration), a t-test only where every seed of both configurations trained,
+Bonferroni within a family, equivalence within ±``--margin`` points, the minimum detectable
+difference where the verdict is inconclusive. A family is a baseline configuration and its
+candidates (``--family BASELINE CANDIDATE...``, repeatable); ``--across ARCH`` makes one family
+per activation: its configuration on ARCH against each other architecture's. Prints a Markdown
+table; ``--out`` writes it (docs/results.md shows them, copied by ``make results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from actlab import files
+from actlab.analysis import stats
+from actlab.config import configuration_name
+
+COLUMNS = {"activation", "architecture", "seed", "test_acc", "epochs"}
+
+Family = tuple[str, list[str]]  # (baseline configuration, its candidates)
+
+
+def _configurations(models: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each configuration's models, sorted by seed, in the order of the file."""
+    if "lr" in models and models["lr"].nunique() > 1:
+        raise ValueError(
+            "the models have several learning rates "
+            f"({', '.join(str(v) for v in models['lr'].unique())}); "
+            "compare the models of one rate (filter models.csv first)"
+        )
+    return {
+        configuration_name(activation, arch): group.sort_values("seed")
+        for (activation, arch), group in models.groupby(["activation", "architecture"], sort=False)
+    }
+
+
+def families_across(models: pd.DataFrame, architecture: str) -> list[Family]:
+    """One family per activation that has ``architecture``: that configuration against the
+    activation's configurations on every other architecture, in the file's order."""
+    architectures = list(dict.fromkeys(models["architecture"]))
+    if architecture not in architectures:
+        raise ValueError(
+            f"no models of architecture {architecture!r}; there are: {', '.join(architectures)}"
+        )
+    families = []
+    for activation, of_activation in models.groupby("activation", sort=False):
+        own = list(dict.fromkeys(of_activation["architecture"]))
+        if architecture in own:
+            others = [a for a in own if a != architecture]
+            if others:
+                families.append(
+                    (
+                        configuration_name(activation, architecture),
+                        [configuration_name(activation, a) for a in others],
+                    )
+                )
+    return families
+
+
+def _accuracy(values: list[float], chance: float) -> str:
+    """Mean [95 % CI], or the per-seed values where a t interval says nothing (mixed or
+    identical seeds, one seed)."""
+    if stats.supports_interval(values, chance):
+        s = stats.describe(values)
+        return f"{s.mean:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]"
+    return "per seed: " + ", ".join(f"{v:.2f}" for v in values)
+
+
+def _epochs(group: pd.DataFrame) -> str:
+    text = f"{group['epochs'].mean():.1f}"
+    if "stopped" in group and group["stopped"].notna().any():
+        text += f" ({int((group['stopped'] == 'max_epochs').sum())}/{len(group)} at max)"
+    return text
+
+
+def compare(
+    models: pd.DataFrame, families: Sequence[Family], *, margin: float, chance: float
+) -> pd.DataFrame:
+    """One row per candidate of every family: how many seeds of it and of its baseline
+    trained, both accuracies, the paired difference with its Bonferroni-adjusted interval
+    (adjusted within the family), the adjusted p, the verdict and the mean epochs."""
+    configurations = _configurations(models)
+    rows = []
+    for baseline, candidates in families:
+        unknown = [c for c in (baseline, *candidates) if c not in configurations]
+        if unknown:
+            raise ValueError(
+                f"no models of configuration {', '.join(map(repr, unknown))}; there are: "
+                f"{', '.join(configurations)}"
+            )
+        if baseline in candidates:
+            raise ValueError(f"{baseline!r} is the baseline of its family and a candidate")
+        by_seed = {
+            c: dict(zip(configurations[c]["seed"], configurations[c]["test_acc"], strict=True))
+            for c in (baseline, *candidates)
+        }
+        comparisons = stats.compare_to_baseline(by_seed, baseline, margin=margin, chance=chance)
+        base = configurations[baseline]
+        for candidate in candidates:
+            c, own = comparisons[candidate], configurations[candidate]
+            difference = p = ""
+            if c.mean_difference is not None and c.ci_low is not None:
+                difference = f"{c.mean_difference:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
+                p = f"{c.p_adjusted:.2g}"
+            verdict = c.verdict
+            if verdict == stats.INCONCLUSIVE and c.mdd is not None:
+                verdict += f" (could detect ≥ {c.mdd:.1f} points)"
+            rows.append(
+                {
+                    "candidate": candidate,
+                    "baseline": baseline,
+                    "trained": f"{c.trained}/{c.seeds} vs "
+                    f"{stats.count_trained(base['test_acc'].tolist(), chance)}/{len(base)}",
+                    "test acc %": _accuracy(own["test_acc"].astype(float).tolist(), chance),
+                    "baseline test acc %": _accuracy(
+                        base["test_acc"].astype(float).tolist(), chance
+                    ),
+                    "difference [adj. CI]": difference,
+                    "p (adj.)": p,
+                    "verdict": verdict,
+                    "epochs (vs baseline)": f"{_epochs(own)} vs {_epochs(base)}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", type=Path, help="a run's metrics/models.csv")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument(
+        "--across", metavar="ARCH", help="every activation: each architecture against ARCH"
+    )
+    how.add_argument(
+        "--family",
+        nargs="+",
+        action="append",
+        metavar="CONFIG",
+        help="a baseline configuration, then its candidates (<activation>-<architecture>)",
+    )
+    parser.add_argument("--margin", type=float, default=0.5, help="equivalence margin, points")
+    parser.add_argument("--classes", type=int, default=10, help="chance is 100 / classes (%%)")
+    parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
+    args = parser.parse_args(argv)
+    try:
+        models = pd.read_csv(args.models)
+    except (FileNotFoundError, pd.errors.ParserError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    missing = COLUMNS - set(models)
+    if missing:
+        print(
+            f"error: {args.models}: not a models.csv: no column {sorted(missing)}", file=sys.stderr
+        )
+        return 2
+    try:
+        if args.across is not None:
+            families = families_across(models, args.across)
+        else:
+            short = [f[0] for f in args.family if len(f) < 2]
+            if short:
+                raise ValueError(f"--family {short[0]}: name a baseline and at least one candidate")
+            families = [(f[0], f[1:]) for f in args.family]
+        if args.margin <= 0:
+            raise ValueError(f"--margin must be positive, got {args.margin:g}")
+        table = compare(models, families, margin=args.margin, chance=100 / args.classes)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    text = table.to_markdown(index=False, disable_numparse=True) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        files.write_text(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
