@@ -26,11 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from actlab import files
+from actlab import compare_runs
 from actlab.analysis import stats
 from actlab.config import configuration_name
-
-COLUMNS = {"activation", "architecture", "seed", "test_acc", "epochs"}
 
 Family = tuple[str, list[str]]  # (baseline configuration, its candidates)
 
@@ -158,17 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
     try:
-        models = pd.read_csv(args.models)
-    except (FileNotFoundError, pd.errors.ParserError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    missing = COLUMNS - set(models)
-    if missing:
-        print(
-            f"error: {args.models}: not a models.csv: no column {sorted(missing)}", file=sys.stderr
-        )
-        return 2
-    try:
+        models = compare_runs.read_models(args.models)
         if args.across is not None:
             families = families_across(models, args.across)
         else:
@@ -182,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    text = table.to_markdown(index=False, disable_numparse=True) + "\n"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        files.write_text(args.out, text)
+    compare_runs.emit(table, args.out)
     return 0
 
 

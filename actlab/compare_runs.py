@@ -49,6 +49,30 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], chanc
     return pd.DataFrame(rows)
 
 
+COLUMNS = {"activation", "architecture", "seed", "test_acc", "epochs"}
+
+
+def read_models(path: Path) -> pd.DataFrame:
+    """A run's ``models.csv``; ValueError naming the file when it is missing or not one."""
+    try:
+        models = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.ParserError) as err:
+        raise ValueError(str(err)) from err
+    missing = COLUMNS - set(models)
+    if missing:
+        raise ValueError(f"{path}: not a models.csv: no column {sorted(missing)}")
+    return models
+
+
+def emit(table: pd.DataFrame, out: Path | None) -> None:
+    """A table of text cells as Markdown, to ``out`` or to stdout."""
+    text = table.to_markdown(index=False, disable_numparse=True) + "\n"  # keep "+0.30"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        files.write_text(out, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("a", type=Path, help="the first run's models.csv")
@@ -58,20 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
     try:
-        a, b = pd.read_csv(args.a), pd.read_csv(args.b)
-    except (FileNotFoundError, pd.errors.ParserError) as err:
+        a, b = read_models(args.a), read_models(args.b)
+    except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    missing = {"activation", "architecture", "seed", "test_acc", "epochs"} - (set(a) & set(b))
-    if missing:
-        print(f"error: not a models.csv: no column {sorted(missing)}", file=sys.stderr)
-        return 2
-    table = side_by_side(a, b, tuple(args.names), 100 / args.classes)
-    text = table.to_markdown(index=False, disable_numparse=True) + "\n"  # keep "+0.30"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        files.write_text(args.out, text)
+    emit(side_by_side(a, b, tuple(args.names), 100 / args.classes), args.out)
     return 0
 
 
