@@ -1,4 +1,4 @@
-"""Activation functions, each in two implementations, and their closed-form derivatives.
+"""Activation functions, each in three implementations, and their closed-form derivatives.
 
 - ``fused`` (the default, ``train.activation_impl``): PyTorch's own kernels (``torch.tanh``,
   ``F.silu``, ...), one pass over memory forward and one backward.
@@ -322,16 +322,10 @@ class Softplus(Activation):
         return torch.where(bz > self.threshold, torch.ones_like(z), torch.sigmoid(bz))
 
 
-class CELU(Activation):
+class CELU(ELU):
     """celu(x) = x if x > 0 else alpha (exp(x / alpha) - 1): ELU with a derivative that is 1
-    at 0 for every alpha (continuously differentiable);  celu' = exp(x / alpha) for x <= 0."""
-
-    def __init__(self, alpha: float = 1.0, impl: str = "fused") -> None:
-        super().__init__(impl)
-        self.alpha = float(alpha)
-
-    def options(self):
-        return {"alpha": self.alpha}
+    at 0 for every alpha (continuously differentiable);  celu' = exp(x / alpha) for x <= 0.
+    ELU's option (alpha), its own formulas."""
 
     def fused(self, x):
         return F.celu(x, self.alpha)

@@ -217,13 +217,18 @@ def _restack(optimizer: torch.optim.Optimizer, params: list, members: list[Membe
     if not members[0].optimizer:
         return
     for j, p in enumerate(params):
-        slices = [mb.optimizer[j] for mb in members]
-        if not slices[0]:
+        # A model saved in a pack without learned slopes has no slice of the slope tensors
+        # (its pack had none): zeros, the state its rows of them would have had, since they
+        # never get a gradient (only a learning activation reads its rows).
+        slices = [mb.optimizer[j] if j < len(mb.optimizer) else {} for mb in members]
+        reference = next((s for s in slices if s), None)
+        if reference is None:
             continue
         state = {}
-        for k, v in slices[0].items():
+        for k, v in reference.items():
             if torch.is_tensor(v) and v.dim():
-                state[k] = torch.stack([s[k] for s in slices]).to(p.device)
+                rows = [s[k] if k in s else torch.zeros_like(v) for s in slices]
+                state[k] = torch.stack(rows).to(p.device)
             else:
                 state[k] = v.clone() if torch.is_tensor(v) else v
         optimizer.state[p] = state
@@ -282,7 +287,7 @@ def _snapshot(stack: Stack, subset: torch.Tensor) -> list[NeuronExtremes]:
     stack.train(was_training)
     snapshots = []
     for m in range(stack.size):
-        scale = [act.max_abs_derivative() for run in stack.runs for a, b, act in run if a <= m < b]
+        scale = [stack.activation_of(i, m).max_abs_derivative() for i in range(len(stack.runs))]
         snapshots.append(
             NeuronExtremes(  # copies: a view would carry (and save) every model's rows
                 [t[m].clone() for t in max_out],
