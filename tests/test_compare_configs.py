@@ -1,6 +1,7 @@
 """Paired comparisons across architectures, checked against closed forms for df = 2."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -127,3 +128,30 @@ def test_the_tool_writes_the_table_and_names_what_is_wrong(tmp_path, capsys):
     assert "not a models.csv: no column ['epochs']" in error("--across", "deep")
     assert compare_configs.main([str(tmp_path / "none.csv"), "--across", "deep"]) == 2
     assert "none.csv" in capsys.readouterr().err
+
+
+RUNS = Path(__file__).resolve().parent.parent / "docs" / "runs"
+
+
+@pytest.mark.parametrize(
+    ("table", "argv"),
+    [
+        ("init-experiment/across_inits.md", ["--across", "deep"]),
+        ("mnist-shallow-deep/depth.md", ["--across", "shallow_64x4"]),
+        (
+            "mnist-shallow-deep/claims.md",
+            [
+                *("--family", "tanh-shallow_64x4", "relu-deep_48x9", "leakyrelu-deep_48x9"),
+                *("--family", "relu-deep_48x9", "leakyrelu-deep_48x9"),
+            ],
+        ),
+    ],
+)
+def test_the_saved_cross_architecture_tables_are_the_tools_output(table, argv, tmp_path):
+    """docs/results.md shows these tables (copied by make results): each is what the command
+    it quotes makes from the saved models.csv, not an edited copy."""
+    saved = RUNS / table
+    out = tmp_path / "t.md"
+    models = saved.parent / "models.csv"
+    assert compare_configs.main([str(models), *argv, "--out", str(out)]) == 0
+    assert out.read_text() == saved.read_text()
