@@ -339,6 +339,21 @@ def test_dead_heatmap_says_zero_rows_and_the_relu_identity():
     assert "(eps = 0.001, fraction = 99%)" in fig._suptitle.get_text()
 
 
+def test_dead_heatmap_of_one_activation_keeps_its_panels(tmp_path):
+    """One activation is one row of cells: the panels keep a height (matplotlib warns and
+    collapses them when the titles take the whole figure)."""
+    import warnings
+
+    fig = layers.dead_per_layer(
+        cfg().plot, {"relu-base-42": model("relu")}, ["relu"], ["base"], 1e-3, 0.99
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(tmp_path / "f.png", dpi=50)
+    heights = [ax.get_position().height * fig.get_figheight() for ax in fig.axes[:4]]
+    assert min(heights) > 0.2, heights
+
+
 def test_weight_histograms_say_the_edge_bins_hold_what_lies_beyond():
     import torch
 

@@ -208,8 +208,10 @@ def dead_per_layer(
 ) -> Figure:
     """Heatmaps, one row per architecture: activation x hidden layer, the percentage of the
     layer's neurons that are dead / nearly dead / saturated, mean over the seeds."""
-    height = 0.5 + 0.26 * len(activations)
-    fig, axes = figure(pc, len(architectures), len(HEATMAP_PANELS), height)
+    # a row of heatmaps: its title, ticks and label need ~1 in whatever the number of rows it
+    # shows; the three-line suptitle its own 0.6 in (else one activation collapses the axes)
+    height = max(1.8, 0.5 + 0.26 * len(activations))
+    fig, axes = figure(pc, len(architectures), len(HEATMAP_PANELS), height, extra=0.6)
     for row, arch in zip(axes, architectures, strict=True):
         grids = {}
         for ax, (when, what, title) in zip(row, HEATMAP_PANELS, strict=True):
