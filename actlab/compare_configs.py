@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from actlab import compare_runs
-from actlab.analysis import stats
+from actlab.analysis import stats, tables
 from actlab.config import configuration_name
 
 Family = tuple[str, list[str]]  # (baseline configuration, its candidates)
@@ -70,19 +70,12 @@ def families_across(models: pd.DataFrame, architecture: str) -> list[Family]:
     return families
 
 
-def _accuracy(values: list[float], chance: float) -> str:
-    """Mean [95 % CI], or the per-seed values where a t interval says nothing (mixed or
-    identical seeds, one seed)."""
-    if stats.supports_interval(values, chance):
-        s = stats.describe(values)
-        return f"{s.mean:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]"
-    return "per seed: " + ", ".join(f"{v:.2f}" for v in values)
-
-
-def _epochs(group: pd.DataFrame) -> str:
-    text = f"{group['epochs'].mean():.1f}"
-    if "stopped" in group and group["stopped"].notna().any():
-        text += f" ({int((group['stopped'] == 'max_epochs').sum())}/{len(group)} at max)"
+def _epochs(s: dict) -> str:
+    """Mean epochs, and how many seeds ran to max_epochs where the models say why they
+    stopped."""
+    text = f"{s['epochs_mean']:.1f}"
+    if not pd.isna(s["hit_max_epochs"]):
+        text += f" ({int(s['hit_max_epochs'])}/{s['seeds']} at max)"
     return text
 
 
@@ -108,29 +101,25 @@ def compare(
             for c in (baseline, *candidates)
         }
         comparisons = stats.compare_to_baseline(by_seed, baseline, margin=margin, chance=chance)
-        base = configurations[baseline]
+        summaries = {
+            c: tables.seed_summary(configurations[c], chance, ["epochs"])
+            for c in (baseline, *candidates)
+        }
+        base = summaries[baseline]
         for candidate in candidates:
-            c, own = comparisons[candidate], configurations[candidate]
-            difference = p = ""
-            if c.mean_difference is not None and c.ci_low is not None:
-                difference = f"{c.mean_difference:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
-                p = f"{c.p_adjusted:.2g}"
-            verdict = c.verdict
-            if verdict == stats.INCONCLUSIVE and c.mdd is not None:
-                verdict += f" (could detect ≥ {c.mdd:.1f} points)"
+            own = summaries[candidate]
+            row = {**own, **tables.comparison_columns(comparisons[candidate])}
             rows.append(
                 {
                     "candidate": candidate,
                     "baseline": baseline,
-                    "trained": f"{c.trained}/{c.seeds} vs "
-                    f"{stats.count_trained(base['test_acc'].tolist(), chance)}/{len(base)}",
-                    "test acc %": _accuracy(own["test_acc"].astype(float).tolist(), chance),
-                    "baseline test acc %": _accuracy(
-                        base["test_acc"].astype(float).tolist(), chance
-                    ),
-                    "difference [adj. CI]": difference,
-                    "p (adj.)": p,
-                    "verdict": verdict,
+                    "trained": f"{own['trained']}/{own['seeds']} vs "
+                    f"{base['trained']}/{base['seeds']}",
+                    "test acc %": tables.accuracy_text(own),
+                    "baseline test acc %": tables.accuracy_text(base),
+                    "difference [adj. CI]": tables.difference_text(row),
+                    "p (adj.)": tables.p_text(row["p_adjusted"]),
+                    "verdict": tables.verdict_text(row),
                     "epochs (vs baseline)": f"{_epochs(own)} vs {_epochs(base)}",
                 }
             )

@@ -158,46 +158,76 @@ def configuration_table(
         except ValueError as e:
             raise ValueError(f"architecture {arch}: {e}") from e
         for activation, group in by_seed.items():
+            s = seed_summary(group, chance, SPREAD)
             values = group["test_acc"].astype(float).tolist()
-            acc = stats.describe(values)
-            interval = stats.supports_interval(values, chance)
-            pi = stats.prediction_interval(values) if interval else None
-            c = comparisons[activation]
+            pi = stats.prediction_interval(values) if s["interval"] else None
             reference = group["reference_test_acc"].iloc[0]
             row = {
                 "configuration": configuration_name(activation, arch),
                 "activation": activation,
                 "architecture": arch,
-                "seeds": acc.n,
-                "trained": c.trained,
-                "test_acc_mean": acc.mean,
-                "test_acc_std": _number(acc.std),
-                "test_acc_ci_low": acc.ci_low if interval else NAN,
-                "test_acc_ci_high": acc.ci_high if interval else NAN,
-                "test_acc_seeds": ", ".join(f"{v:.2f}" for v in values),
+                "seeds": s["seeds"],
+                "trained": s["trained"],
+                "test_acc_mean": s["test_acc_mean"],
+                "test_acc_std": s["test_acc_std"],
+                "test_acc_ci_low": s["test_acc_ci_low"],
+                "test_acc_ci_high": s["test_acc_ci_high"],
+                "test_acc_seeds": s["test_acc_seeds"],
                 "baseline": baseline,
-                "diff_mean": _number(c.mean_difference),
-                "diff_ci_low": _number(c.ci_low),
-                "diff_ci_high": _number(c.ci_high),
-                "p_paired": _number(c.p_value),
-                "p_adjusted": _number(c.p_adjusted),
-                "mdd": _number(c.mdd),
-                "p_equivalence": _number(c.p_equivalence),
-                "verdict": c.verdict,
+                **comparison_columns(comparisons[activation]),
                 "pi_low": NAN if pi is None else pi[0],
                 "pi_high": NAN if pi is None else pi[1],
                 "reference_test_acc": _number(None if pd.isna(reference) else reference),
                 "reference_in_pi": _inside(reference, pi),
-                "hit_max_epochs": _hit_max_epochs(group),
+                "hit_max_epochs": s["hit_max_epochs"],
             }
             for column in SPREAD:
-                spread = group[column].astype(float)
-                row[f"{column}_mean"] = spread.mean()
-                row[f"{column}_std"] = spread.std() if len(spread) > 1 else NAN
+                row[f"{column}_mean"] = s[f"{column}_mean"]
+                row[f"{column}_std"] = s[f"{column}_std"]
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame.attrs.update(baseline=baseline, margin=margin, chance=chance)
     return frame
+
+
+def seed_summary(group: pd.DataFrame, chance: float, spread: Sequence[str]) -> dict[str, Any]:
+    """One configuration's seeds (its rows of a models table, in seed order): how many, how
+    many trained, test accuracy (%) mean, std, 95 % t interval (NaN where the seeds are mixed
+    or identical, or one: ``interval`` says whether there is one) and per-seed values, how
+    many stopped at max_epochs, and mean and std of each ``spread`` column."""
+    values = group["test_acc"].astype(float).tolist()
+    acc = stats.describe(values)
+    interval = stats.supports_interval(values, chance)
+    summary = {
+        "seeds": acc.n,
+        "trained": stats.count_trained(values, chance),
+        "test_acc_mean": acc.mean,
+        "test_acc_std": _number(acc.std),
+        "test_acc_ci_low": acc.ci_low if interval else NAN,
+        "test_acc_ci_high": acc.ci_high if interval else NAN,
+        "test_acc_seeds": ", ".join(f"{v:.2f}" for v in values),
+        "interval": interval,
+        "hit_max_epochs": _hit_max_epochs(group),
+    }
+    for column in spread:
+        values_of = group[column].astype(float)
+        summary[f"{column}_mean"] = values_of.mean()
+        summary[f"{column}_std"] = values_of.std() if len(values_of) > 1 else NAN
+    return summary
+
+
+def comparison_columns(c: stats.Comparison) -> dict[str, Any]:
+    """A comparison with its baseline as table columns (NaN where no test was made)."""
+    return {
+        "diff_mean": _number(c.mean_difference),
+        "diff_ci_low": _number(c.ci_low),
+        "diff_ci_high": _number(c.ci_high),
+        "p_paired": _number(c.p_value),
+        "p_adjusted": _number(c.p_adjusted),
+        "mdd": _number(c.mdd),
+        "p_equivalence": _number(c.p_equivalence),
+        "verdict": c.verdict,
+    }
 
 
 # The first columns of configuration_table, in order: the figures are built against them.
@@ -250,12 +280,12 @@ def _plus_minus(mean: float, std: float | None, digits: int) -> str:
     )
 
 
-def _p(p: float | None) -> str:
+def p_text(p: float | None) -> str:
     """Two significant digits of the unrounded p: 2.8e-06, 0.048, 1."""
     return "" if p is None or pd.isna(p) else f"{p:.2g}"
 
 
-def _accuracy(r: pd.Series) -> str:
+def accuracy_text(r: Mapping[str, Any]) -> str:
     """Mean [95 % CI], or the per-seed values where there is no interval."""
     if not pd.isna(r["test_acc_ci_low"]):
         return f"{r['test_acc_mean']:.2f} [{r['test_acc_ci_low']:.2f}, {r['test_acc_ci_high']:.2f}]"
@@ -264,19 +294,19 @@ def _accuracy(r: pd.Series) -> str:
     return f"per seed: {r['test_acc_seeds']}"
 
 
-def _difference(r: pd.Series) -> str:
+def difference_text(r: Mapping[str, Any]) -> str:
     if pd.isna(r["diff_mean"]):
         return ""
     return f"{r['diff_mean']:+.2f} [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}]"
 
 
-def _verdict(r: pd.Series) -> str:
+def verdict_text(r: Mapping[str, Any]) -> str:
     if r["verdict"] == stats.INCONCLUSIVE and not pd.isna(r["mdd"]):
         return f"{stats.INCONCLUSIVE} (could detect ≥ {r['mdd']:.1f} points)"
     return r["verdict"]
 
 
-def _epochs(r: pd.Series) -> str:
+def epochs_text(r: Mapping[str, Any]) -> str:
     """Mean ± std of the epochs trained, and how many seeds ran to max_epochs (they may have
     been still improving)."""
     epochs = _plus_minus(r["epochs_mean"], r["epochs_std"], 1)
@@ -304,17 +334,17 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
             {
                 "configuration": r["configuration"],
                 "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
-                "test acc %": _accuracy(r),
-                versus: _difference(r),
-                "p (adj.)": _p(r["p_adjusted"]),
+                "test acc %": accuracy_text(r),
+                versus: difference_text(r),
+                "p (adj.)": p_text(r["p_adjusted"]),
                 "detectable ≥": "" if pd.isna(r["mdd"]) else f"{r['mdd']:.1f}",
-                equivalence: _p(r["p_equivalence"]),
-                "verdict": _verdict(r),
+                equivalence: p_text(r["p_equivalence"]),
+                "verdict": verdict_text(r),
                 "published": ""
                 if pd.isna(r["reference_test_acc"])
                 else f"{r['reference_test_acc']:.2f}",
                 "in 95 % PI": "" if pd.isna(r["reference_in_pi"]) else r["reference_in_pi"],
-                "epochs": _epochs(r),
+                "epochs": epochs_text(r),
                 "dead init": _plus_minus(r["dead_init_mean"], r["dead_init_std"], 1),
                 "dead trained": _plus_minus(r["dead_trained_mean"], r["dead_trained_std"], 1),
                 "nearly dead trained": _plus_minus(
@@ -344,11 +374,11 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
             {
                 "activation": r["activation"],
                 "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
-                "test acc %": _accuracy(r),
-                versus: _difference(r),
-                "p (adj.)": _p(r["p_adjusted"]),
-                "verdict": _verdict(r),
-                "epochs": _epochs(r),
+                "test acc %": accuracy_text(r),
+                versus: difference_text(r),
+                "p (adj.)": p_text(r["p_adjusted"]),
+                "verdict": verdict_text(r),
+                "epochs": epochs_text(r),
             }
             for _, r in rows.iterrows()
         ]
