@@ -67,6 +67,20 @@ def deterministic():
     torch.use_deterministic_algorithms(before)
 
 
+@pytest.fixture(params=[1, 2], ids=lambda n: f"{n}thread{'s' * (n > 1)}")
+def threads(request):
+    """The test runs under each thread count (``torch.set_num_threads``), the count put back:
+    the BLAS and the elementwise kernels split their work by threads, so a bit-identity
+    promise must hold under one thread and under several (docs/reproducibility.md).
+    Override the counts with ``@pytest.mark.parametrize("threads", [...], indirect=True)``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch):
     """Point MLflow at a temp SQLite store for the duration of one test."""

@@ -13,10 +13,8 @@ from tests.helpers.blobs import same_result as same
 from tests.helpers.blobs import splits, train_config
 
 
-def spec(activation, seed=42, options=(), hidden=(64, 32)):
-    return ModelSpec(
-        f"{activation}-base-{seed}", activation, options, "base", hidden, seed, lr=0.01
-    )
+def spec(activation, seed=42, options=(), hidden=(64, 32), lr=0.01):
+    return ModelSpec(f"{activation}-base-{seed}", activation, options, "base", hidden, seed, lr=lr)
 
 
 MATES = [
@@ -33,10 +31,12 @@ def run(specs, dev="cpu", **edits):
     return pack.train_pack(tc, specs, splits(), torch.device(dev))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3], indirect=True, ids="{}threads".format)
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.01), ("adam", 3e-4)])
-def test_a_model_does_not_depend_on_its_pack_mates(optimizer, lr):
+def test_a_model_does_not_depend_on_its_pack_mates(optimizer, lr, threads):
     """relu alone and in a pack of four (other activations, seeds, options): bit-identical,
-    also when mates stop early and leave the stack (with their optimiser state)."""
+    also when mates stop early and leave the stack (with their optimiser state), under one
+    thread and several (three: work split mid-vector)."""
     edits = {"train__optimizer": optimizer, "train__lr": lr, "train__patience": 1}
     edits["train__max_epochs"] = 6
     alone = run([spec("relu")], **edits)
@@ -55,7 +55,7 @@ def test_each_model_starts_from_its_own_seeded_weights():
         assert all(torch.equal(built[k], packed[s.name].init_state[k]) for k in built)
 
 
-def test_a_diverging_model_stops_and_leaves_the_others_alone():
+def test_a_diverging_model_stops_and_leaves_the_others_alone(threads):
     """At lr 3 the linear network's loss overflows in epoch 1; sigmoid and relu train on,
     exactly as they do without it."""
     edits = {"train__lr": 3.0, "train__patience": 4}
@@ -96,7 +96,7 @@ def loaded(saved: dict, skip=()) -> dict:
     }
 
 
-def test_a_stopped_pack_resumes_bit_identical():
+def test_a_stopped_pack_resumes_bit_identical(threads):
     """Stop right after the states of epoch 2 are saved; resume them as a pack: every model
     ends as it would have without the stop."""
     specs = [spec("relu"), *MATES]
@@ -147,7 +147,7 @@ def test_cuda_a_model_does_not_depend_on_its_pack_mates(deterministic):
 
 @pytest.mark.parametrize("impl", ["fused", "formula", "manual"])
 @pytest.mark.parametrize("per", ["layer", "neuron"])
-def test_prelu_learns_its_slopes_in_a_pack_as_alone(per, impl):
+def test_prelu_learns_its_slopes_in_a_pack_as_alone(per, impl, threads):
     """PReLU's slopes are stacked with the weights: alone (pack of one) and beside mates of
     other activations, a PReLU model trains bit for bit the same, its slopes move away from
     their start, are in its best checkpoint under torch.nn.PReLU's name and in its epoch rows."""
@@ -178,7 +178,7 @@ def test_prelu_learns_its_slopes_in_a_pack_as_alone(per, impl):
 
 
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.01), ("adam", 3e-4)])
-def test_models_saved_in_packs_with_and_without_prelu_resume_together(optimizer, lr):
+def test_models_saved_in_packs_with_and_without_prelu_resume_together(optimizer, lr, threads):
     """After a change of train.pack_size between a stop and its resume, models saved in a pack
     without learned slopes resume beside a PReLU model: bit-identical to no interruption."""
     edits = {"train__optimizer": optimizer, "train__lr": lr}
@@ -197,3 +197,23 @@ def test_models_saved_in_packs_with_and_without_prelu_resume_together(optimizer,
     )
     for name, result in resumed.items():
         assert same(result, whole[name]), name
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.01), ("adam", 3e-4)])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "prelu"])
+def test_the_loop_and_a_pack_of_one_agree_to_float_rounding(activation, optimizer, lr, threads):
+    """Not bit for bit: the loop's layers are torch.nn.Linear (weights [out, in], a fused
+    optimiser, the loss's own mean), a pack's are stacked [in, out] with a foreach optimiser.
+    After three epochs they agree to float32 rounding: the same epochs, weights within 1e-5."""
+    from actlab.training import loop
+
+    edits = {"train__optimizer": optimizer, "train__lr": lr, "train__max_epochs": 3}
+    model = spec(activation, lr=lr)
+    tc = train_config(train__patience=3, **edits)
+    alone = loop.train_model(tc, model, splits(), "cpu")
+    packed = run([model], train__patience=3, **edits)[model.name]
+    assert alone.best_epoch == packed.best_epoch and len(alone.history) == len(packed.history)
+    for a, b in zip(alone.history, packed.history, strict=True):
+        assert a["val_acc"] == b["val_acc"] and a["val_loss"] == pytest.approx(b["val_loss"])
+    for k, w in alone.best_state.items():
+        torch.testing.assert_close(packed.best_state[k], w, rtol=1e-5, atol=1e-6)

@@ -34,7 +34,7 @@ def test_every_implementation_gives_the_same_accuracy_after_one_epoch(activation
     assert results["fused"] == pytest.approx(results["manual"], abs=0.001)
 
 
-def test_cpu_training_is_bit_identical_across_reruns():
+def test_cpu_training_is_bit_identical_across_reruns(threads):
     tc = train_config(train__max_epochs=2)
     a = loop.train_model(tc, spec(), splits(), torch.device("cpu"))
     b = loop.train_model(tc, spec(), splits(), torch.device("cpu"))
@@ -90,7 +90,7 @@ class Killed(Exception):
     ("stop_after", "probe_every", "activation"),
     [(1, 1, "tanh"), (3, 1, "tanh"), (3, 2, "tanh"), (4, 2, "tanh"), (3, 1, "prelu")],
 )
-def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every, activation):
+def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every, activation, threads):
     """Stop right after the state of epoch k is saved, resume from it: every result equals
     that of a run that was never stopped (PReLU: with its learned slopes and their momentum)."""
     import io as bytes_io

@@ -234,9 +234,11 @@ def summary(result: TrainResult, parameters: int) -> dict:
 
 def timing(result: TrainResult, dev: torch.device) -> dict:
     """Wall times: they differ between identical reruns, so they stay out of every output a
-    later stage reads."""
+    later stage reads. With them the thread count the model trained under: on the CPU another
+    count can change its last bits (docs/reproducibility.md)."""
     return {
         "device": str(dev),
+        "threads": torch.get_num_threads(),
         "seconds": round(result.seconds, 2),
         "seconds_per_epoch": round(result.seconds / len(result.history), 3),
     }

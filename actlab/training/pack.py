@@ -1,12 +1,18 @@
 """Packs: the models of one architecture trained together as one stacked network.
 
 The weights of M MLPs with the same hidden widths are stacked (``[M, in, out]`` per layer),
-so a training step is one batched GEMM per layer for all of them (``torch.baddbmm``), not M
-launch-bound loops. Each model keeps everything it has alone: its seeded initial weights (built
-by ``mlp.build``, as a model trained alone), its activation and options and implementation, its
-own batch order (its seed's generator), its optimiser state, early stopping, best checkpoint,
-divergence handling, neuron snapshots and weight histograms. A model that stops is taken out
-of the stack (with its optimiser state), so it no longer changes and the others go on.
+so on CUDA a training step is one batched GEMM per layer for all of them (``torch.baddbmm``),
+not M launch-bound loops. On the CPU each model's layers are computed apart, with the calls a
+pack of one makes (``Stack.apart``): there the BLAS splits a lone GEMM's reduction across
+threads but a batch of GEMMs by model, and an elementwise kernel rounds a tensor's tail apart
+from its body, so a stacked call would tie a model's last bits to its pack and the thread
+count (docs/reproducibility.md).
+
+Each model keeps everything it has alone: its seeded initial weights (built by ``mlp.build``,
+as a model trained alone), its activation and options and implementation, its own batch order
+(its seed's generator), its optimiser state, early stopping, best checkpoint, divergence
+handling, neuron snapshots and weight histograms. A model that stops is taken out of the
+stack (with its optimiser state), so it no longer changes and the others go on.
 
 Pure work, like ``loop``: tensors in, one ``TrainResult`` per model out; ``on_epoch``,
 ``save_state`` and ``on_done`` let the stage log, checkpoint and write as it goes.
@@ -94,7 +100,28 @@ class Stack(torch.nn.Module):
     def size(self) -> int:
         return self.weights[0].shape[0]
 
+    @property
+    def apart(self) -> bool:
+        """Each model computed on its own (the CPU), or all in one batched call (CUDA)."""
+        return self.weights[0].device.type == "cpu"
+
+    def _affine(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        w, b = self.weights[i], self.biases[i]
+        if not self.apart:
+            return torch.baddbmm(b, h, w)
+        # unbind, not indexing: its backward stacks the M gradients once (indexing's would
+        # write each into a zero tensor of the whole stack)
+        parts = zip(b.unbind(0), h.unbind(0), w.unbind(0), strict=True)
+        return torch.stack([torch.addmm(bm, hm, wm) for bm, hm, wm in parts])
+
     def _activate(self, i: int, z: torch.Tensor, derivative: bool = False) -> torch.Tensor:
+        if self.apart:
+            return torch.stack(
+                [
+                    self._apply(i, zm[None], m, m + 1, self.activation_of(i, m), derivative)[0]
+                    for m, zm in enumerate(z.unbind(0))
+                ]
+            )
         runs = self.runs[i]
         if len(runs) == 1:
             return self._apply(i, z, *runs[0], derivative)
@@ -113,8 +140,8 @@ class Stack(torch.nn.Module):
         ``[B, 784]`` batch that every model sees."""
         h = x.expand(self.size, *x.shape) if x.dim() == 2 else x
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            z = torch.baddbmm(b, h, w)
+        for i in range(len(self.weights)):
+            z = self._affine(i, h)
             if i == last:
                 yield z, None
                 return
