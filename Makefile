@@ -58,26 +58,26 @@ bench: $(STAMP)  # needs the prepared data (dvc repro prepare); CPU numbers unle
 
 # The team's shared tracking server: PostgreSQL + `mlflow server` with the artifact proxy, on
 # 127.0.0.1, state in .actlab/server/ (as root the cluster in /var/lib/actlab/server/;
-# docs/scaling-out.md). Prints the export line to use; `python -m actlab.server stop --purge`
+# docs/scaling-out.md). Prints the export line to use; `python -m actlab.tools.server stop --purge`
 # also deletes the data.
 PORT ?= 5050
 PG_PORT ?= 54329
 server: $(STAMP)
-	$(PY) -m actlab.server start --port $(PORT) --pg-port $(PG_PORT)
+	$(PY) -m actlab.tools.server start --port $(PORT) --pg-port $(PG_PORT)
 
 server-stop: $(STAMP)
-	$(PY) -m actlab.server stop
+	$(PY) -m actlab.tools.server stop
 
 # The tutorials, each as a DVC experiment (docs/results.md):
 #   make preset                                   lists them
 #   make preset PRESET=mnist-shallow-deep [DATASET=fashion_mnist]
 preset: $(STAMP)
-	$(PY) -m actlab.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
+	$(PY) -m actlab.tools.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
 
 # The result tables of README.md and docs/results.md are the pipeline's (metrics/results/*.md),
 # copied between markers, never typed; a test checks the committed ones match.
 results: $(STAMP)
-	$(PY) -m actlab.docs_tables
+	$(PY) -m actlab.tools.docs_tables
 
 # `dvc exp show` with what people compare: the test accuracy per configuration of each
 # experiment and the params that differ (not the deps' hashes, timestamps or intervals).
@@ -91,4 +91,4 @@ exp-show: $(STAMP)
 # declares or reads that file, on purpose: wall times differ between identical reruns.
 # THRESHOLD=0.88 sets the validation accuracy (default 0.85).
 cost: $(STAMP)
-	$(PY) -m actlab.cost --out metrics/cost.md $(if $(THRESHOLD),--threshold $(THRESHOLD))
+	$(PY) -m actlab.tools.cost --out metrics/cost.md $(if $(THRESHOLD),--threshold $(THRESHOLD))

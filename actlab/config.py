@@ -4,13 +4,16 @@ The dataclasses mirror the file: ``cfg.train.lr`` is ``train.lr``. A bad value r
 ``ConfigError`` whose message names the key, the value and what is allowed; the stages'
 ``main`` turns it into one line on stderr and exit code 2. Importing this module does not
 import torch, so ``check_params`` validates the file in well under a second.
+
+What an activation is and which options it takes is the activation registry's
+(``actlab.model.registry.check`` validates those keys; ``check_params`` runs both): this module
+knows activations by name only, so editing the registry reruns no stage that never builds one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,21 @@ import yaml
 
 from actlab.config_reader import MAX_SEED, NAME, Section, activation_options, architecture
 from actlab.errors import ConfigError
-from actlab.model.registry import ACTIVATIONS, IMPLS, INITS
+from actlab.identity import ModelSpec, lr_label, model_name, split_name
 
 DATASETS = ("fashion_mnist", "mnist")
 NORMALIZATIONS = ("fixed", "computed")
 OPTIMIZERS = ("sgd", "adam")
 PATIENCE_ON = ("val_acc", "val_loss", "either")
 DEVICES = ("auto", "cpu", "cuda")
+# How an activation is computed (train.activation_impl): PyTorch's fused kernels; the
+# tutorials' formulas written out op by op (autograd derives the backward); or the formulas
+# with a hand-written backward pass (a torch.autograd.Function per activation, as the MNIST
+# custom-autograd tutorial writes it). The same function every way (actlab.model.activations).
+IMPLS = ("fused", "formula", "manual")
+# How the weights of an architecture start (architectures.<name>.init): PyTorch's default
+# (the tutorials'), He/Kaiming (fan-in, with the activation's gain) or Glorot/Xavier.
+INITS = ("default", "kaiming", "xavier")
 OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
 MAX_EPOCHS = 10000
 MAX_PACK = 4096  # models in one stacked network
@@ -117,60 +128,6 @@ class MlflowConfig:
     experiment: str
 
 
-def configuration_name(activation: str, architecture: str) -> str:
-    """``<activation>-<architecture>``: a configuration, whose seeds are its repeats."""
-    return f"{activation}-{architecture}"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What defines one trained network: a matrix item ``<activation>-<architecture>-<seed>``
-    (``-lr<rate>-`` before the seed when ``train.lr`` is a grid)."""
-
-    name: str
-    activation: str
-    activation_options: tuple[tuple[str, Any], ...]
-    architecture: str
-    hidden_sizes: tuple[int, ...]
-    seed: int
-    init: str = "default"
-    lr: float = field(kw_only=True)  # the learning rate it trains at
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.activation_options)
-
-    @property
-    def configuration(self) -> str:
-        """The model's name without its seed: the seeds of a configuration are its repeats."""
-        return self.name.rsplit("-", 1)[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "activation": self.activation,
-            "activation_options": self.options,
-            "architecture": self.architecture,
-            "hidden_sizes": list(self.hidden_sizes),
-            "seed": self.seed,
-            "init": self.init,
-            "lr": self.lr,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
-        return cls(
-            d["name"],
-            d["activation"],
-            tuple(sorted(d["activation_options"].items())),
-            d["architecture"],
-            tuple(d["hidden_sizes"]),
-            d["seed"],
-            d["init"],
-            lr=d["lr"],
-        )
-
-
 @dataclass(frozen=True)
 class Config:
     """All of params.yaml, one attribute per section."""
@@ -188,8 +145,9 @@ class Config:
         """Every model of the matrix, in the order DVC expands it. With a grid of learning
         rates (``train.lr`` a list), each name carries its rate: ``relu-base-lr0.03-42``."""
         m, rates = self.models, self.train.lr
+        grid = len(rates) > 1
         return [
-            "-".join([a, arch, *([lr_label(lr)] if len(rates) > 1 else []), str(s)])
+            model_name(a, arch, s, lr if grid else None)
             for a in m.activations
             for arch in m.architectures
             for lr in rates
@@ -198,35 +156,22 @@ class Config:
 
     def model_spec(self, name: str) -> ModelSpec:
         """The spec of matrix item ``name``; reads only that architecture and activation."""
-        parts = name.split("-")
         rates = {lr_label(lr): lr for lr in self.train.lr}
         grid = len(rates) > 1
-        if len(parts) != (4 if grid else 3) or not parts[-1].isdigit():
-            raise ConfigError(
-                f"model {name!r}: expected <activation>-<architecture>-"
-                + ("lr<rate>-" if grid else "")
-                + "<seed>"
-            )
-        activation, arch, seed = parts[0], parts[1], parts[-1]
+        try:
+            activation, arch, rate, seed = split_name(name, grid)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         if arch not in self.architectures:
             raise ConfigError(f"model {name!r}: no architectures.{arch} in params.yaml")
         if activation not in self.activation_options:
             raise ConfigError(f"model {name!r}: no activation_options.{activation} in params.yaml")
-        if grid and parts[2] not in rates:
-            raise ConfigError(
-                f"model {name!r}: {parts[2]} is not in train.lr {list(self.train.lr)}"
-            )
-        lr = rates[parts[2]] if grid else self.train.lr[0]
+        if grid and rate not in rates:
+            raise ConfigError(f"model {name!r}: {rate} is not in train.lr {list(self.train.lr)}")
+        lr = rates[rate] if grid else self.train.lr[0]
         options = tuple(sorted(self.activation_options[activation].items()))
         recipe = self.architectures[arch]
-        return ModelSpec(
-            name, activation, options, arch, recipe.hidden, int(seed), recipe.init, lr=lr
-        )
-
-
-def lr_label(lr: float) -> str:
-    """A learning rate as a model's name carries it: ``lr0.03`` (positional: no '-')."""
-    return "lr" + format(Decimal(repr(lr)), "f")
+        return ModelSpec(name, activation, options, arch, recipe.hidden, seed, recipe.init, lr=lr)
 
 
 def parse(raw: Any) -> Config:
@@ -252,7 +197,7 @@ def parse(raw: Any) -> Config:
 
     m = root.section("models")
     models = ModelsConfig(
-        activations=m.names("activations", tuple(ACTIVATIONS)),
+        activations=m.names("activations"),
         architectures=m.names("architectures"),
         seeds=m.seeds("seeds"),
     )
@@ -267,17 +212,6 @@ def parse(raw: Any) -> Config:
     architectures = {name: Architecture(*architecture(a, name, INITS)) for name in a.raw}
 
     o = root.section("activation_options")
-    for name in models.activations:
-        if name not in o.raw:
-            raise ConfigError(
-                f"activation_options.{name}: missing; every activation in models.activations "
-                f"needs an entry (use {{}} when it has no options)"
-            )
-    for name in o.raw:
-        if name not in ACTIVATIONS:
-            raise ConfigError(
-                f"activation_options.{name}: unknown activation; known: {', '.join(ACTIVATIONS)}"
-            )
     options = {name: activation_options(o, name) for name in o.raw}
 
     t = root.section("train")

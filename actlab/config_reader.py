@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from actlab.errors import ConfigError
-from actlab.model.registry import check_options
 
 NAME = re.compile(r"^[a-z0-9_]+$")  # model names join matrix items with '-', so no '-' inside
 MAX_SEED = 2**32 - 1  # torch.manual_seed / torch.Generator take less than 2**64; numpy 2**32
@@ -191,12 +190,10 @@ def architecture(
 
 
 def activation_options(section: Section, name: str) -> dict[str, Any]:
+    """An activation's options as a mapping; which options it takes and their ranges are the
+    registry's to check (``actlab.model.registry.check``)."""
     where, value = section.get(name)
     value = {} if value is None else value
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {value!r} must be a mapping of options ({{}} for none)")
-    try:
-        check_options(name, value)
-    except ValueError as err:  # its message starts with the option's name
-        raise ConfigError(f"{where}.{err}") from None
     return dict(value)

@@ -2,7 +2,8 @@
 
 Every write goes to a temporary file beside its target and is renamed into place, so a crash
 never leaves a half-written output for DVC or a later stage to pick up. Parent directories are
-created on the way.
+created on the way. Formats only: what a file means is its owner's (``actlab.records`` reads a
+model's files, ``actlab.paths`` says where each is).
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from actlab import paths
 from actlab.errors import DataError
-from actlab.records import ModelMetrics, ModelRecord
 
 
 @contextmanager
@@ -83,14 +82,6 @@ def load_torch(path: Path) -> Any:
         raise DataError(f"{path}: missing; run `dvc repro` to make it") from None
 
 
-def write_record(path: Path, record: ModelRecord) -> None:
-    write_json(path, record.to_dict())
-
-
-def read_record(path: Path) -> ModelRecord:
-    return ModelRecord.from_dict(read_json(path))
-
-
 def save_figure(path: Path, figure, dpi: int) -> None:
     """A matplotlib figure in the format its file name ends with."""
     with _atomic(path, "wb") as f:
@@ -103,14 +94,16 @@ def write_csv(path: Path, table) -> None:
         table.to_csv(f, index=False)
 
 
-def write_markdown(path: Path, sections: Sequence[tuple[str, str, Any]]) -> None:
+def markdown_sections(sections: Sequence[tuple[str, str, Any]]) -> str:
     """Markdown sections ``(title, text, table)``: a heading, a paragraph and a pandas
     DataFrame as a table (missing values left blank)."""
-    parts = []
-    for title, text, table in sections:
-        parts.append(f"## {title}\n\n{text}\n\n{markdown_table(table)}\n")
-    with _atomic(path) as f:
-        f.write("\n".join(parts))
+    return "\n".join(
+        f"## {title}\n\n{text}\n\n{markdown_table(table)}\n" for title, text, table in sections
+    )
+
+
+def write_markdown(path: Path, sections: Sequence[tuple[str, str, Any]]) -> None:
+    write_text(path, markdown_sections(sections))
 
 
 def markdown_table(table) -> str:
@@ -124,30 +117,6 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_table(path: Path, table) -> None:
-    """One Markdown table alone in a file: a fragment ``actlab.docs_tables`` copies into
+    """One Markdown table alone in a file: a fragment ``actlab.tools.docs_tables`` copies into
     the README and docs/."""
     write_text(path, markdown_table(table) + "\n")
-
-
-def read_model_metrics(name: str) -> ModelMetrics:
-    """Everything the earlier stages wrote about model ``name``."""
-    return ModelMetrics(
-        record=read_record(paths.model_record(name)),
-        train=read_json(paths.train(name)),
-        history=read_tsv(paths.curves(name)),
-        evaluate=read_json(paths.evaluate(name)),
-        dead=read_json(paths.dead_neurons(name)),
-        dynamics=read_tsv(paths.dead_dynamics(name)),
-        distributions=read_json(paths.distributions(name)),
-        weights=load_torch(paths.weight_histograms(name)),
-    )
-
-
-def is_trained(name: str, run_key: str) -> bool:
-    """Model ``name`` has a finished result of exactly this run key: its record holds the key
-    and every file train writes for it is there. Only the key is read: a record written by
-    other code (another layout of the spec) is simply not this result."""
-    record = paths.model_record(name)
-    if not record.exists() or read_json(record).get("run_key") != run_key:
-        return False
-    return all(path.exists() for path in paths.trained_outputs(name))

@@ -1,8 +1,9 @@
 """What identifies a trained model, in the files DVC tracks: its record (spec, run key, the
-params that define it) and everything the stages wrote about it, as typed records.
+params that define it) and everything the stages wrote about it, as typed records, written and
+read here (through ``actlab.files``).
 
 The run key hashes the params that define a model and the prepared data's checksum: it names
-the model's MLflow run and its resume state. Nothing here talks to MLflow or writes files.
+the model's MLflow run and its resume state. Nothing here talks to MLflow.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actlab.config import ModelSpec, TrainConfig
+from actlab import files, paths
+from actlab.config import TrainConfig
+from actlab.identity import ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,3 +133,38 @@ class ModelMetrics:
     dynamics: pd.DataFrame  # dead/saturated per layer per probed epoch
     distributions: Mapping[str, Any]  # gradient flow at init, activation histograms trained
     weights: Mapping[str, Any] | None = None  # per-epoch first/last layer histograms (train)
+
+
+def write_record(name: str, record: ModelRecord) -> None:
+    """``models/<name>/record.json``: written last, its run key is what marks the model's files
+    as a finished result (``is_trained``), so a crash before it never passes older files off
+    as new."""
+    files.write_json(paths.model_record(name), record.to_dict())
+
+
+def read_record(name: str) -> ModelRecord:
+    return ModelRecord.from_dict(files.read_json(paths.model_record(name)))
+
+
+def read_model_metrics(name: str) -> ModelMetrics:
+    """Everything the earlier stages wrote about model ``name``."""
+    return ModelMetrics(
+        record=read_record(name),
+        train=files.read_json(paths.train(name)),
+        history=files.read_tsv(paths.curves(name)),
+        evaluate=files.read_json(paths.evaluate(name)),
+        dead=files.read_json(paths.dead_neurons(name)),
+        dynamics=files.read_tsv(paths.dead_dynamics(name)),
+        distributions=files.read_json(paths.distributions(name)),
+        weights=files.load_torch(paths.weight_histograms(name)),
+    )
+
+
+def is_trained(name: str, run_key: str) -> bool:
+    """Model ``name`` has a finished result of exactly this run key: its record holds the key
+    and every file train writes for it is there. Only the key is read: a record written by
+    other code (another layout of the spec) is simply not this result."""
+    record = paths.model_record(name)
+    if not record.exists() or files.read_json(record).get("run_key") != run_key:
+        return False
+    return all(path.exists() for path in paths.trained_outputs(name))

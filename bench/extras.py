@@ -13,7 +13,7 @@ import torch
 from timing import timed  # bench/timing.py, beside this script
 
 from actlab import config
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.probes import neurons
 from actlab.training import loop

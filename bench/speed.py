@@ -44,13 +44,14 @@ import torch
 import torch.nn.functional as F
 from timing import paired_ratio, timed  # bench/timing.py, beside this script
 
-from actlab import paths
-from actlab.config import ModelSpec, TrainConfig
+from actlab import device, paths
+from actlab.config import TrainConfig
 from actlab.data import datasets
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.model.registry import ACTIVATIONS
 from actlab.probes import weights
-from actlab.training import device, loop, pack
+from actlab.training import loop, pack
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = (512, 256, 256, 128)

@@ -9,18 +9,19 @@ also checks that a tracking server named by MLFLOW_TRACKING_URI answers.
 
 from __future__ import annotations
 
-from actlab import cli, config, files, paths
+from actlab import config, files, paths, stage_runner
+from actlab.model import registry
 from actlab.tracking import store
 
 
 def _main() -> None:
-    config.load(paths.PARAMS)
+    registry.check(config.load(paths.PARAMS))  # the activations: the registry's to say
     store.check_store()  # an unreachable tracking server stops the run here, in seconds
     files.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(__doc__, _main, argv)
+    return stage_runner.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from actlab import cli
+from actlab import stage_runner
 
 log = logging.getLogger("dead_neurons")
 
@@ -22,20 +22,19 @@ def _main() -> None:
     # Imported here, not at the top: `--help` answers without torch.
     from tqdm import tqdm
 
-    from actlab import config, files, interrupt, paths
+    from actlab import config, device, files, interrupt, paths, records
     from actlab.data import datasets
     from actlab.model import mlp
     from actlab.probes import census
+    from actlab.probes.neurons import NeuronHistory
     from actlab.tracking import report
-    from actlab.training import device
-    from actlab.training.state import NeuronHistory
 
     cfg = config.load()
     pc = cfg.probes
     dev = device.resolve(cfg.train.device)
     splits = datasets.load_prepared(dev)
     for name in tqdm(cfg.model_names(), desc="dead_neurons", unit="model", disable=None):
-        record = files.read_record(paths.model_record(name))
+        record = records.read_record(name)
         init = mlp.load(paths.init_checkpoint(name), dev)
         best = mlp.load(paths.best_checkpoint(name), dev)
         result, distributions = census.measure(init, best, splits.x_train, splits.y_train, pc)
@@ -52,7 +51,7 @@ def _main() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(__doc__, _main, argv)
+    return stage_runner.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

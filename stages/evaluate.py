@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from actlab import cli
+from actlab import stage_runner
 
 log = logging.getLogger("evaluate")
 
@@ -18,17 +18,16 @@ def _main() -> None:
     # Imported here, not at the top: `--help` answers without torch.
     from tqdm import tqdm
 
-    from actlab import config, files, interrupt, paths
+    from actlab import config, device, files, interrupt, paths, records
     from actlab.data import datasets
     from actlab.model import evaluation, mlp
     from actlab.tracking import report
-    from actlab.training import device
 
     cfg = config.load()
     dev = device.resolve(cfg.train.device)
     splits = datasets.load_prepared(dev)
     for name in tqdm(cfg.model_names(), desc="evaluate", unit="model", disable=None):
-        record = files.read_record(paths.model_record(name))
+        record = records.read_record(name)
         net = mlp.load(paths.best_checkpoint(name), dev)
         result = evaluation.evaluate(net, splits.x_test, splits.y_test, splits.meta["classes"])
         files.write_json(paths.evaluate(name), result)
@@ -38,7 +37,7 @@ def _main() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(__doc__, _main, argv)
+    return stage_runner.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from actlab import cli
+from actlab import stage_runner
 
 log = logging.getLogger("plot")
 EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")
@@ -40,7 +40,7 @@ def _main() -> None:
 
     import matplotlib.pyplot as plt
 
-    from actlab import config, files, paths
+    from actlab import config, files, paths, records
     from actlab.analysis import learning_rates, tables
     from actlab.data import datasets
     from actlab.figures import compose, layers
@@ -49,7 +49,7 @@ def _main() -> None:
     cfg = config.load()
     pc = cfg.plot
     names = cfg.model_names()
-    metrics = {name: files.read_model_metrics(name) for name in names}
+    metrics = {name: records.read_model_metrics(name) for name in names}
     samples, meta = datasets.read_prepared()
     chance = 100 / len(meta["classes"])
     every = tables.model_table(cfg.data.dataset, metrics, chance=chance)
@@ -111,7 +111,7 @@ def _main() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(__doc__, _main, argv)
+    return stage_runner.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

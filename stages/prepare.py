@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from actlab import cli
+from actlab import stage_runner
 
 log = logging.getLogger("prepare")
 
@@ -38,7 +38,7 @@ def _main() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(__doc__, _main, argv)
+    return stage_runner.main(__doc__, _main, argv)
 
 
 if __name__ == "__main__":

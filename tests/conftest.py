@@ -49,7 +49,7 @@ def _fresh_sqlite_connections():
 @pytest.fixture(autouse=True, scope="session")
 def _cublas_workspace():
     """cuBLAS reads CUBLAS_WORKSPACE_CONFIG when a process first uses it: set it before any
-    test can, as ``actlab.training.device.make_deterministic`` does for the stages."""
+    test can, as ``actlab.device.make_deterministic`` does for the stages."""
     mp = pytest.MonkeyPatch()
     mp.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     yield

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from actlab import compare_configs
+from actlab.tools import compare_configs
 
 
 def models(accs, stopped="patience"):
@@ -15,6 +15,7 @@ def models(accs, stopped="patience"):
         for seed, acc in enumerate(values, 42):
             rows.append(
                 {
+                    "model": f"{activation}-{arch}-{seed}",
                     "activation": activation,
                     "architecture": arch,
                     "seed": seed,

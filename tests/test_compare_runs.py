@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from actlab import compare_runs
+from actlab.tools import compare_runs
 
 
 def models(accs, epochs):
@@ -11,6 +11,7 @@ def models(accs, epochs):
         for seed, (acc, ep) in enumerate(zip(values, epochs[(activation, arch)], strict=True), 42):
             rows.append(
                 {
+                    "model": f"{activation}-{arch}-{seed}",
                     "activation": activation,
                     "architecture": arch,
                     "seed": seed,

@@ -3,6 +3,7 @@ import yaml
 
 from actlab import config
 from actlab.errors import ConfigError
+from actlab.model import registry
 from tests.helpers.params import ROOT
 from tests.helpers.params import reference_params as params
 
@@ -199,8 +200,9 @@ def test_defaults_are_the_reference_configuration():
     ],
 )
 def test_bad_values_name_key_value_and_fix(edits, expected):
+    """What check_params runs: the file's keys, then the activations' (the registry's)."""
     with pytest.raises(ConfigError, match=expected):
-        config.parse(params(**edits))
+        registry.check(config.parse(params(**edits)))
 
 
 def test_cuda_without_gpu_is_rejected(monkeypatch):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from actlab import config
 from actlab.errors import ConfigError
+from actlab.model import registry
 from tests.helpers.params import reference_params
 
 ODD_VALUES = st.one_of(
@@ -81,7 +82,7 @@ def check_invariants(cfg: config.Config) -> None:
 @given(mutated())
 def test_mutated_params_load_validly_or_raise_config_error(raw):
     try:
-        cfg = config.parse(raw)
+        cfg = registry.check(config.parse(raw))
     except ConfigError:
         return
     check_invariants(cfg)

@@ -1,4 +1,4 @@
-"""The cost table (actlab.analysis.cost) and its tool (python -m actlab.cost), on hand-made
+"""The cost table (actlab.analysis.cost) and its tool (python -m actlab.tools.cost), on hand-made
 timing and curves files with known answers."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from actlab import cost as tool
 from actlab import paths
 from actlab.analysis import cost
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
+from actlab.tools import cost as tool
 from tests.helpers.params import reference_params
 
 

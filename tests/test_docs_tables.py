@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from actlab import docs_tables
+from actlab.tools import docs_tables
 from tests.helpers.params import ROOT
 
 DOC = """# Results

@@ -29,7 +29,7 @@ UNDECLARED_ON_PURPOSE = {"train": {"mlflow.experiment"}}
 # edit of them reruns nothing; test_e2e_reliability's forced rerun (identical bytes) guards it.
 # The import closure does not go through them: what only they import only logs too.
 NOT_DEPS = {
-    "actlab.cli": "parses the command line, sets up logging, maps errors to exit codes",
+    "actlab.stage_runner": "parses the command line, sets up logging, maps errors to exit codes",
     "actlab.interrupt": "turns signals into stop requests; stops, never changes an output",
     "actlab.tracking.store": "the MLflow client and its logging primitives",
     "actlab.tracking.runs": "which MLflow run each thing logs to",
@@ -242,9 +242,12 @@ def test_every_params_key_read_is_declared(params_read, stage):
 
 
 def test_check_params_depends_on_the_whole_file(params_read):
+    """It validates every key, an unknown one too: the whole file is its dep, so whatever it
+    reads (the registry's check reads the activations) is declared."""
     seen, _ = params_read
     deps = [d if isinstance(d, str) else next(iter(d)) for d in DVC_YAML["check_params"]["deps"]]
-    assert "params.yaml" in deps and seen["check_params"] == set()  # reads no key: validates all
+    assert "params.yaml" in deps and "params" not in DVC_YAML["check_params"]
+    assert seen["check_params"] <= {"models.activations", "activation_options"}
 
 
 def test_the_check_catches_an_undeclared_param(params_read, monkeypatch):
@@ -258,3 +261,69 @@ def test_the_check_catches_an_undeclared_param(params_read, monkeypatch):
         r"\['data.dataset'\]",
     ):
         test_every_params_key_read_is_declared(params_read, "plot")
+
+
+# --- the package graph -----------------------------------------------------------------------
+
+
+def unit(module: str) -> str:
+    """The unit of the package graph a module belongs to: its subpackage (``actlab.model``),
+    or itself for a module of the package root (``actlab.config``)."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def package_graph() -> dict[str, set[str]]:
+    """unit -> the other units its modules import (at any depth of their code, lazy imports
+    and type-only ones included)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "actlab").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        targets = {unit(m) for m in imports(module) if m.startswith("actlab")}
+        graph.setdefault(unit(module), set()).update(targets - {unit(module)})
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of ``graph`` as the list of its nodes (first repeated last), or None."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_package_graph_has_no_cycle():
+    """Subpackages and root modules import one another one way only (config never imports the
+    model, probes never the training), so each can be read and changed from the bottom up."""
+    cycle = find_cycle(package_graph())
+    assert cycle is None, "import loop: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_loop():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+    graph = package_graph()
+    graph["actlab.config"].add("actlab.model")  # config validating with the registry
+    assert find_cycle(graph) is not None
+
+
+def test_prepare_needs_no_model_code():
+    """Editing an activation, the registry or a model's records does not rerun prepare."""
+    needed = closure(stage_module("prepare"))
+    assert not {m for m in needed if m.startswith(("actlab.model", "actlab.training"))}
+    assert "actlab.records" not in needed

@@ -91,7 +91,7 @@ def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
         ),
     }
     for preset, (extra, activations, architectures) in cases.items():
-        sh(repo, sys.executable, "-m", "actlab.presets", preset, *small, *extra)
+        sh(repo, sys.executable, "-m", "actlab.tools.presets", preset, *small, *extra)
         runs = live_runs(repo)
         for activation in activations:
             for arch in architectures:

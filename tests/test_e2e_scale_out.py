@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from actlab import server
+from actlab.tools import server
 from tests.helpers.e2e import (
     MODEL,
     assert_experiment_runs,

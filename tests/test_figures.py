@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from actlab import config
-from actlab.config import ModelSpec
 from actlab.figures import charts, compose, forest, layers
+from actlab.identity import ModelSpec
 from actlab.records import ModelMetrics, ModelRecord
 from tests.helpers.params import reference_params
 

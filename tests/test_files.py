@@ -2,7 +2,7 @@
 
 import json
 
-from actlab import files, paths
+from actlab import paths, records
 
 
 def test_a_result_is_kept_by_its_run_key_whatever_code_wrote_its_record(tmp_path, monkeypatch):
@@ -14,7 +14,7 @@ def test_a_result_is_kept_by_its_run_key_whatever_code_wrote_its_record(tmp_path
     # a record from code whose spec had other fields (no lr): its key still says what it is
     old = {"spec": {"name": name, "seed": 42}, "run_key": "k1", "mlflow_params": {}}
     paths.model_record(name).write_text(json.dumps(old))
-    assert files.is_trained(name, "k1")
-    assert not files.is_trained(name, "k2")
+    assert records.is_trained(name, "k1")
+    assert not records.is_trained(name, "k2")
     paths.curves(name).unlink()
-    assert not files.is_trained(name, "k1")  # a file missing: not a finished result
+    assert not records.is_trained(name, "k1")  # a file missing: not a finished result

@@ -15,10 +15,10 @@ from actlab.errors import Terminated
 from tests.helpers.params import ROOT
 
 STAGE = (
-    "import sys, time; from pathlib import Path; from actlab import cli, interrupt; "
+    "import sys, time; from pathlib import Path; from actlab import interrupt, stage_runner; "
     "Path(sys.argv[1]).write_text(str(__import__('os').getpid())); "
     "loop = lambda: [time.sleep(0.1) or interrupt.check() for _ in range(1200)]; "
-    "raise SystemExit(cli.run_stage(loop))"
+    "raise SystemExit(stage_runner.run_stage(loop))"
 )
 
 

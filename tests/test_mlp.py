@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 
 

@@ -6,7 +6,7 @@ import io
 import pytest
 import torch
 
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.training import pack, schedule
 from actlab.training.state import ResumeState
 from tests.helpers.blobs import same_result as same

@@ -6,7 +6,7 @@ import pytest
 from actlab import config
 from actlab.analysis import stats, tables
 from actlab.analysis.tables import configuration_table, model_table, readable
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.records import ModelMetrics, ModelRecord
 from tests.helpers.params import reference_params
 

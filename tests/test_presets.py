@@ -4,8 +4,9 @@ applies to params.yaml exactly as the preset means."""
 import pytest
 import yaml
 
-from actlab import config, presets
+from actlab import config
 from actlab.errors import ConfigError
+from actlab.tools import presets
 from tests.helpers.params import reference_params
 
 

@@ -1,4 +1,4 @@
-"""``actlab.server`` without PostgreSQL: where the cluster goes, who owns it, which folder is
+"""``actlab.tools.server`` without PostgreSQL: where the cluster goes, who owns it, which folder is
 closed to whom, what ``stop`` finds and ``stop --purge`` deletes, and the one-line errors.
 ``tests/test_e2e_scale_out.py`` starts the real server."""
 
@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from actlab import server
 from actlab.errors import StoreError
-from actlab.server import SYSTEM_DIR, Layout, closed_folder, cluster_key, layout
+from actlab.tools import server
+from actlab.tools.server import SYSTEM_DIR, Layout, closed_folder, cluster_key, layout
 
 
 def test_a_normal_user_keeps_the_cluster_in_the_state_folder(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from mlflow.entities import ViewType
 
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.records import ModelRecord
 from actlab.tracking import runs, store
 from tests.helpers.params import ROOT, tiny_params

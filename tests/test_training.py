@@ -6,18 +6,19 @@ import dataclasses
 import pytest
 import torch
 
-from actlab import config
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.model.activations import kaiming_gain
 from actlab.model.registry import ACTIVATIONS
 from actlab.probes import census, layers, weights
+from actlab.probes.neurons import NeuronHistory
 from actlab.training import loop, stopping
-from actlab.training.state import NeuronHistory, ResumeState
+from actlab.training.state import ResumeState
 from tests.helpers.blobs import same_result, splits, train_config
 
 
 def spec(activation="tanh", arch="base", seed=42, init="default", hidden=(64, 32)):
-    return config.ModelSpec(
+    return ModelSpec(
         f"{activation}-{arch}-{seed}", activation, (), arch, hidden, seed, init, lr=0.01
     )
 

@@ -2,7 +2,7 @@
 configuration (activation x architecture) over its seeds.
 
 Pure: a model's timing (``metrics/timing/<model>.json``) and curves
-(``metrics/curves/<model>.tsv``) in, pandas DataFrames and Markdown out; ``actlab.cost``
+(``metrics/curves/<model>.tsv``) in, pandas DataFrames out; ``actlab.tools.cost``
 reads the files and writes the table. Wall times differ between identical reruns, so this
 table is no DVC output and no stage reads it: a rerun that gives bit-identical metrics still
 reruns nothing downstream.
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from actlab.config import ModelSpec, configuration_name
+from actlab.identity import ModelSpec, configuration_of
 
 DEFAULT_THRESHOLD = 0.85  # validation accuracy (a fraction, as the curves hold it)
 TITLE = "Training cost per configuration"
@@ -43,7 +43,7 @@ class ModelCost:
 
     @property
     def configuration(self) -> str:
-        return configuration_name(self.activation, self.architecture)
+        return configuration_of(self.model)
 
     @property
     def seconds_to_reach(self) -> float | None:
@@ -115,7 +115,7 @@ def configuration_costs(costs: Sequence[ModelCost]) -> pd.DataFrame:
         reached = [c for c in group if c.epoch_reached is not None]
         rows.append(
             {
-                "configuration": configuration_name(activation, arch),
+                "configuration": group[0].configuration,
                 "activation": activation,
                 "architecture": arch,
                 "device": device,
@@ -199,8 +199,3 @@ def explanation(threshold: float) -> str:
         f"model's mean seconds per epoch, an approximation. Wall times differ between "
         f"identical reruns: this table is no DVC output (`make cost` writes it)."
     )
-
-
-def markdown(threshold: float, table: pd.DataFrame) -> str:
-    """A titled section: the format ``actlab.files.write_markdown`` writes."""
-    return f"## {TITLE}\n\n{explanation(threshold)}\n\n{table.to_markdown(index=False)}\n"

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from actlab.analysis import stats
-from actlab.config import configuration_name
+from actlab.identity import configuration_of
 from actlab.records import ModelMetrics, ModelRecord
 
 NAN = float("nan")
@@ -163,7 +163,7 @@ def configuration_table(
             pi = stats.prediction_interval(values) if s["interval"] else None
             reference = group["reference_test_acc"].iloc[0]
             row = {
-                "configuration": configuration_name(activation, arch),
+                "configuration": configuration_of(group["model"].iloc[0]),
                 "activation": activation,
                 "architecture": arch,
                 "seeds": s["seeds"],

@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from actlab.model.registry import ACTIVATIONS, IMPLS, check_options
+from actlab.config import IMPLS
+from actlab.model.registry import ACTIVATIONS, check_options
 
 
 def _only(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +149,7 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """leakyrelu(x) = x if x > 0 else alpha * x"""
 
-    def __init__(self, alpha: float = 0.1, impl: str = "fused") -> None:
+    def __init__(self, alpha: float, impl: str = "fused") -> None:
         super().__init__(impl)
         self.alpha = float(alpha)
 
@@ -168,7 +169,7 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """elu(x) = x if x > 0 else alpha * (exp(x) - 1);  elu'(x) = alpha exp(x) for x <= 0"""
 
-    def __init__(self, alpha: float = 1.0, impl: str = "fused") -> None:
+    def __init__(self, alpha: float, impl: str = "fused") -> None:
         super().__init__(impl)
         self.alpha = float(alpha)
 
@@ -221,7 +222,7 @@ class GELU(Activation):
     gelu' = Phi(x) + x phi(x). ``approximate: tanh``: 0.5 x (1 + tanh(k (x + 0.044715 x³))),
     k = sqrt(2 / pi), as PyTorch and the GPT-2 code write it."""
 
-    def __init__(self, approximate: str = "none", impl: str = "fused") -> None:
+    def __init__(self, approximate: str, impl: str = "fused") -> None:
         super().__init__(impl)
         self.approximate = approximate
 
@@ -304,7 +305,7 @@ class Softplus(Activation):
     """softplus(x) = log(1 + exp(beta x)) / beta, and x where beta x > threshold (as torch);
     softplus' = sigma(beta x), and 1 above the threshold."""
 
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0, impl: str = "fused") -> None:
+    def __init__(self, beta: float, threshold: float, impl: str = "fused") -> None:
         super().__init__(impl)
         self.beta, self.threshold = float(beta), float(threshold)
 
@@ -382,9 +383,7 @@ class PReLU(Activation):
 
     learns = True
 
-    def __init__(
-        self, init: float = 0.25, per: str = "layer", impl: str = "fused", width: int = 1
-    ) -> None:
+    def __init__(self, init: float, per: str, impl: str = "fused", width: int = 1) -> None:
         super().__init__(impl)
         self.init, self.per = float(init), per
         self.weight = nn.Parameter(torch.full((width if per == "neuron" else 1,), self.init))

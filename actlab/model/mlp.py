@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from actlab import files
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.model.activations import Activation, kaiming_gain, make_activation
 
 IN_FEATURES = 28 * 28

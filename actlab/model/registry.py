@@ -2,9 +2,10 @@
 
 Per activation: its options (``activation_options.<name>`` in params.yaml) with their defaults
 and ranges, the class in ``actlab.model.activations`` that implements it (its three
-implementations and its closed-form derivative), and its Kaiming gain. ``check_params``
-validates params.yaml from this table without importing torch; a test checks that every
-entry builds, trains one step and initialises under every init scheme.
+implementations and its closed-form derivative), and its Kaiming gain. ``check`` validates
+params.yaml's activation names and options from this table without importing torch
+(``check_params`` runs it after ``actlab.config``); a test checks that every entry builds,
+trains one step and initialises under every init scheme.
 """
 
 from __future__ import annotations
@@ -13,15 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# How an activation is computed (train.activation_impl): PyTorch's fused kernels; the
-# tutorials' formulas written out op by op (autograd derives the backward); or the formulas
-# with a hand-written backward pass (a torch.autograd.Function per activation, as the MNIST
-# custom-autograd tutorial writes it). The same function every way.
-IMPLS = ("fused", "formula", "manual")
-
-# How the weights of an architecture start (architectures.<name>.init): PyTorch's default
-# (the tutorials'), He/Kaiming (fan-in, with the activation's gain) or Glorot/Xavier.
-INITS = ("default", "kaiming", "xavier")
+from actlab.config import Config
+from actlab.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -112,9 +106,6 @@ ACTIVATIONS: dict[str, ActivationInfo] = {
     ),
 }
 
-# The seven of the reference tutorial: the default matrix (params.yaml) and its figures' order.
-TUTORIAL = ("sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish", "identity")
-
 
 def check_options(name: str, options: dict[str, Any]) -> dict[str, float | str]:
     """The options of activation ``name`` with defaults filled in; ``ValueError`` names the
@@ -127,3 +118,25 @@ def check_options(name: str, options: dict[str, Any]) -> dict[str, float | str]:
             raise ValueError(f"{key}: unknown option for {name}; allowed: {hint}")
         checked[key] = allowed[key].check(key, value)
     return {key: checked.get(key, spec.default) for key, spec in allowed.items()}
+
+
+def check(cfg: Config) -> Config:
+    """``cfg``'s activations are known and their options valid (``ConfigError`` names the
+    key, the value and what is allowed); returns ``cfg``."""
+    known = ", ".join(ACTIVATIONS)
+    for name in cfg.models.activations:
+        if name not in ACTIVATIONS:
+            raise ConfigError(f"models.activations: unknown name {name!r}; use any of {known}")
+        if name not in cfg.activation_options:
+            raise ConfigError(
+                f"activation_options.{name}: missing; every activation in models.activations "
+                f"needs an entry (use {{}} when it has no options)"
+            )
+    for name, options in cfg.activation_options.items():
+        if name not in ACTIVATIONS:
+            raise ConfigError(f"activation_options.{name}: unknown activation; known: {known}")
+        try:
+            check_options(name, options)
+        except ValueError as err:  # its message starts with the option's name
+            raise ConfigError(f"activation_options.{name}.{err}") from None
+    return cfg

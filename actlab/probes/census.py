@@ -8,10 +8,9 @@ import torch
 from actlab.config import ProbeConfig
 from actlab.model.mlp import MLP
 from actlab.probes import layers, neurons
-from actlab.training.state import NeuronHistory
 
 
-def dynamics(history: NeuronHistory, eps: float) -> list[dict]:
+def dynamics(history: neurons.NeuronHistory, eps: float) -> list[dict]:
     """Per probed epoch (0 = init, then every ``train.probe_every``-th and the last) dead and
     saturated (on every image) counts per layer on the training subset that train probed."""
     rows = []

@@ -8,12 +8,14 @@ Definitions (docs/reference.md, UvA tutorial 3):
   ReLU this is the nearly-dead set, for sigmoid/tanh it is how a "dead" unit looks.
 ``neuron_census`` counts, per neuron, the images on which each holds, in one forward pass.
 During training, ``neuron_extremes`` records per-neuron maxima (dead, and saturated on every
-image, for any eps afterwards) on a subset, at init and every ``train.probe_every``-th epoch.
+image, for any eps afterwards) on a subset, at init and every ``train.probe_every``-th epoch;
+``NeuronHistory`` holds them for the ``dead_neurons`` stage.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -32,6 +34,51 @@ class NeuronExtremes:
 
     def saturated(self, eps: float) -> list[torch.Tensor]:
         return [m < eps for m in self.max_rel_derivative]
+
+
+@dataclass
+class NeuronHistory:
+    """``models/<model>/neuron_history.pt``: per hidden layer, one row per probed epoch (0 =
+    init) of each neuron's max |output| and max |f'(z)| / max|f'| on the dynamics subset."""
+
+    max_abs_output: list[torch.Tensor]  # per layer: [probed epochs, neurons]
+    max_rel_derivative: list[torch.Tensor]
+    subset_size: int
+    epochs: list[int]  # the epoch of each row
+
+    @classmethod
+    def of(cls, snapshots: list[NeuronExtremes], epochs: list[int], subset_size: int):
+        if len(snapshots) != len(epochs):
+            raise ValueError(f"{len(snapshots)} neuron snapshots for {len(epochs)} epochs")
+        layers = range(len(snapshots[0].max_abs_output))
+        return cls(
+            # one by one: a resumed training holds snapshots on the CPU and on the device
+            [torch.stack([s.max_abs_output[i].cpu() for s in snapshots]) for i in layers],
+            [torch.stack([s.max_rel_derivative[i].cpu() for s in snapshots]) for i in layers],
+            subset_size,
+            list(epochs),
+        )
+
+    def snapshot(self, row: int) -> NeuronExtremes:
+        """The neurons as probed at ``self.epochs[row]``."""
+        return NeuronExtremes(
+            [m[row] for m in self.max_abs_output], [m[row] for m in self.max_rel_derivative]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_abs_output": self.max_abs_output,
+            "max_rel_derivative": self.max_rel_derivative,
+            "subset_size": self.subset_size,
+            "epochs": self.epochs,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NeuronHistory:
+        history = cls(d["max_abs_output"], d["max_rel_derivative"], d["subset_size"], d["epochs"])
+        if any(len(m) != len(history.epochs) for m in history.max_abs_output):
+            raise ValueError(f"neuron history: {len(history.epochs)} epochs, other row counts")
+        return history
 
 
 @torch.no_grad()

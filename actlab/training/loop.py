@@ -17,12 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from actlab import interrupt
-from actlab.config import ModelSpec, TrainConfig
+from actlab.config import TrainConfig
 from actlab.data import datasets
 from actlab.errors import ConfigError
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.probes import neurons, weights
-from actlab.training.state import NeuronHistory, ResumeState
+from actlab.probes.neurons import NeuronHistory
+from actlab.training.state import ResumeState
 from actlab.training.stopping import DIVERGED, Stopping
 
 log = logging.getLogger("train")

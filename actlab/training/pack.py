@@ -29,15 +29,16 @@ import torch
 import torch.nn.functional as F
 
 from actlab import interrupt
-from actlab.config import ModelSpec, TrainConfig
+from actlab.config import TrainConfig
 from actlab.data import datasets
 from actlab.errors import ConfigError
+from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.model.activations import Activation, prelu, prelu_derivative
 from actlab.probes import weights
-from actlab.probes.neurons import NeuronExtremes
+from actlab.probes.neurons import NeuronExtremes, NeuronHistory
 from actlab.training.loop import EXTREMES_BATCH, TrainResult
-from actlab.training.state import NeuronHistory, ResumeState
+from actlab.training.state import ResumeState
 from actlab.training.stopping import DIVERGED, Stopping
 
 VALIDATION_BATCH = 4096  # images per stacked forward of the validation pass

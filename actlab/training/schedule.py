@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from actlab import files, paths
-from actlab.config import ModelSpec
+from actlab.identity import ModelSpec
 from actlab.training.state import ResumeState
 
 

@@ -1,7 +1,7 @@
 """Two runs of the same matrix side by side: per configuration, how many seeds trained, the
 mean test accuracy and the mean epochs in each, from their ``metrics/models.csv``.
 
-    python -m actlab.compare_runs A/models.csv B/models.csv --names "patience 7" "min 20"
+    python -m actlab.tools.compare_runs A/models.csv B/models.csv --names "patience 7" "min 20"
 
 For what a setting changes (early stopping, a learning rate, an init): run the matrix twice
 (e.g. as two DVC experiments, ``dvc exp apply`` each and keep its models.csv), then compare.
@@ -19,13 +19,17 @@ import pandas as pd
 
 from actlab import files
 from actlab.analysis import stats
+from actlab.errors import exit_code
+from actlab.identity import configuration_of
 
 KEYS = ["activation", "architecture"]
 
 
 def summarise(models: pd.DataFrame, chance: float) -> pd.DataFrame:
-    """Per configuration: seeds trained (of all), mean test accuracy (%), mean epochs."""
+    """Per configuration: its name, seeds trained (of all), mean test accuracy (%), mean
+    epochs."""
     return models.groupby(KEYS, sort=False).agg(
+        configuration=("model", lambda names: configuration_of(names.iloc[0])),
         seeds=("seed", "size"),
         trained=("test_acc", lambda v: stats.count_trained(v, chance)),
         test_acc=("test_acc", "mean"),
@@ -39,7 +43,7 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], chanc
     rows = []
     for key in sa.index:
         ra, rb = sa.loc[key], sb.loc[key] if key in sb.index else None
-        row = {"configuration": "-".join(key)}
+        row = {"configuration": ra["configuration"]}
         for name, r in ((names[0], ra), (names[1], rb)):
             row[f"{name}: trained"] = "" if r is None else f"{r['trained']:.0f}/{r['seeds']:.0f}"
             row[f"{name}: test acc %"] = "" if r is None else f"{r['test_acc']:.2f}"
@@ -49,7 +53,7 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], chanc
     return pd.DataFrame(rows)
 
 
-COLUMNS = {"activation", "architecture", "seed", "test_acc", "epochs"}
+COLUMNS = {"model", "activation", "architecture", "seed", "test_acc", "epochs"}
 
 
 def read_models(path: Path) -> pd.DataFrame:
@@ -81,13 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=10, help="chance is 100 / classes (%%)")
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> None:
         a, b = read_models(args.a), read_models(args.b)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    emit(side_by_side(a, b, tuple(args.names), 100 / args.classes), args.out)
-    return 0
+        emit(side_by_side(a, b, tuple(args.names), 100 / args.classes), args.out)
+
+    return exit_code(run, catch=(ValueError,))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The tutorials this project grew from, each runnable in one command: ``make preset
-PRESET=<name>`` (``python -m actlab.presets <name>``).
+PRESET=<name>`` (``python -m actlab.tools.presets <name>``).
 
 A preset is a set of ``params.yaml`` edits run as a DVC experiment (``dvc exp run --temp -n
 <name> -S key=value ...``): params.yaml and the workspace's results stay as they are, the
@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from actlab.errors import ConfigError
+from actlab.errors import ConfigError, exit_code
 from actlab.model.registry import ACTIVATIONS
 
 MNIST_NORMALIZATION = {"data.normalization": "fixed", "data.mean": 0.1307, "data.std": 0.3081}
@@ -151,13 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, preset in PRESETS.items():
             print(f"{name}: {preset.summary}\n    from {preset.source}")
         return 0
-    try:
-        command = ["dvc", *dvc_arguments(args.preset, args.dataset, args.queue, tuple(args.set))]
-        if args.name:
-            command[command.index("-n") + 1] = args.name
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = ["dvc", *dvc_arguments(args.preset, args.dataset, args.queue, tuple(args.set))]
+    if args.name:
+        command[command.index("-n") + 1] = args.name
     print(shlex.join(command), file=sys.stderr)
     if args.dry_run:
         return 0

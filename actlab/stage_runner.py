@@ -1,8 +1,8 @@
-"""What every stage's ``main`` shares: arguments, logging, and exit codes.
+"""The stage runner: what every stage's ``main`` shares: arguments, logging, and exit codes.
 
 A user error (``ConfigError``, ``DataError``, ``StoreError``) becomes one line on stderr and
-exit code 2; a stop request (``actlab.interrupt``) exit code 143 (SIGTERM, the parent gone) or
-130 (Ctrl-C), after the stage closed its MLflow run as KILLED.
+exit code 2 (``errors.exit_code``); a stop request (``actlab.interrupt``) exit code 143
+(SIGTERM, the parent gone) or 130 (Ctrl-C), after the stage closed its MLflow run as KILLED.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from actlab import interrupt
-from actlab.errors import ConfigError, DataError, StoreError, Terminated
+from actlab.errors import Terminated, exit_code
 
 
 def run_stage(body: Callable[[], None]) -> int:
@@ -23,20 +23,20 @@ def run_stage(body: Callable[[], None]) -> int:
     )
     for noisy in ("alembic", "mlflow", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
+
+    def watched() -> None:
         with interrupt.handling(), interrupt.watching_parent():
             body()
             interrupt.check()  # a request that came after the last safe point
-    except (ConfigError, DataError, StoreError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+
+    try:
+        return exit_code(watched)
     except Terminated:
         print("stopped by SIGTERM", file=sys.stderr)
         return 128 + 15
     except KeyboardInterrupt:
         print("stopped by Ctrl-C", file=sys.stderr)
         return 128 + 2
-    return 0
 
 
 def main(description: str | None, body: Callable[[], None], argv: list[str] | None) -> int:

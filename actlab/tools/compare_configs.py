@@ -2,8 +2,8 @@
 activation with another init against the default init, a deep network against a shallow one,
 or any configuration against another, from the run's ``metrics/models.csv``.
 
-    python -m actlab.compare_configs metrics/models.csv --across deep
-    python -m actlab.compare_configs metrics/models.csv \\
+    python -m actlab.tools.compare_configs metrics/models.csv --across deep
+    python -m actlab.tools.compare_configs metrics/models.csv \\
         --family tanh-shallow_64x4 relu-deep_48x9 leakyrelu-deep_48x9
 
 The plot stage compares the activations of one architecture with a baseline activation; this
@@ -20,15 +20,15 @@ table; ``--out`` writes it (docs/results.md shows them, copied by ``make results
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from actlab import compare_runs
 from actlab.analysis import stats, tables
-from actlab.config import configuration_name
+from actlab.errors import exit_code
+from actlab.identity import configuration_of
+from actlab.tools import compare_runs
 
 Family = tuple[str, list[str]]  # (baseline configuration, its candidates)
 
@@ -42,8 +42,8 @@ def _configurations(models: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "compare the models of one rate (filter models.csv first)"
         )
     return {
-        configuration_name(activation, arch): group.sort_values("seed")
-        for (activation, arch), group in models.groupby(["activation", "architecture"], sort=False)
+        configuration_of(group["model"].iloc[0]): group.sort_values("seed")
+        for _, group in models.groupby(["activation", "architecture"], sort=False)
     }
 
 
@@ -56,17 +56,14 @@ def families_across(models: pd.DataFrame, architecture: str) -> list[Family]:
             f"no models of architecture {architecture!r}; there are: {', '.join(architectures)}"
         )
     families = []
-    for activation, of_activation in models.groupby("activation", sort=False):
-        own = list(dict.fromkeys(of_activation["architecture"]))
-        if architecture in own:
-            others = [a for a in own if a != architecture]
-            if others:
-                families.append(
-                    (
-                        configuration_name(activation, architecture),
-                        [configuration_name(activation, a) for a in others],
-                    )
-                )
+    for _, of_activation in models.groupby("activation", sort=False):
+        names = {  # architecture -> its configuration's name, in the file's order
+            arch: configuration_of(group["model"].iloc[0])
+            for arch, group in of_activation.groupby("architecture", sort=False)
+        }
+        if architecture in names and len(names) > 1:
+            others = [name for arch, name in names.items() if arch != architecture]
+            families.append((names[architecture], others))
     return families
 
 
@@ -144,23 +141,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=10, help="chance is 100 / classes (%%)")
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
-    try:
-        models = compare_runs.read_models(args.models)
-        if args.across is not None:
-            families = families_across(models, args.across)
-        else:
-            short = [f[0] for f in args.family if len(f) < 2]
-            if short:
-                raise ValueError(f"--family {short[0]}: name a baseline and at least one candidate")
-            families = [(f[0], f[1:]) for f in args.family]
-        if args.margin <= 0:
-            raise ValueError(f"--margin must be positive, got {args.margin:g}")
-        table = compare(models, families, margin=args.margin, chance=100 / args.classes)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(lambda: _run(args), catch=(ValueError,))
+
+
+def _run(args: argparse.Namespace) -> None:
+    models = compare_runs.read_models(args.models)
+    if args.across is not None:
+        families = families_across(models, args.across)
+    else:
+        short = [f[0] for f in args.family if len(f) < 2]
+        if short:
+            raise ValueError(f"--family {short[0]}: name a baseline and at least one candidate")
+        families = [(f[0], f[1:]) for f in args.family]
+    if args.margin <= 0:
+        raise ValueError(f"--margin must be positive, got {args.margin:g}")
+    table = compare(models, families, margin=args.margin, chance=100 / args.classes)
     compare_runs.emit(table, args.out)
-    return 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from actlab.errors import StoreError
+from actlab.errors import StoreError, exit_code
 
 DEFAULT_PORT = 5050
 DEFAULT_PG_PORT = 54329
@@ -293,7 +293,7 @@ def start(state: Path, port: int = DEFAULT_PORT, pg_port: int = DEFAULT_PG_PORT)
         state,
         None,
         "run it as the owner of {blocker}, or keep its state in a folder you can write: "
-        "python -m actlab.server start --state <folder>",
+        "python -m actlab.tools.server start --state <folder>",
     )
     lay = layout(state)
     start_postgres(state, lay, pg_port)
@@ -413,25 +413,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--pg-port", type=int, default=DEFAULT_PG_PORT)
     args = parser.parse_args(argv)
-    try:
-        if args.action == "start":
-            url = start(args.state, args.port, args.pg_port)
-            print(f"MLflow tracking server on PostgreSQL: {url} (stop: make server-stop)")
-            pgdata = json.loads((args.state / "server.json").read_text())["pgdata"]
-            print(
-                f"runs in {pgdata}, artifacts in {args.state / 'artifacts'} "
-                "(to stop and delete them: python -m actlab.server stop --purge)"
-            )
-            print(f"export MLFLOW_TRACKING_URI={url}")
-        else:
-            deleted = stop(args.state, purge=args.purge)
-            print(f"stopped the server recorded in {args.state}")
-            for folder in deleted:
-                print(f"deleted {folder}")
-    except StoreError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: _act(args))
+
+
+def _act(args: argparse.Namespace) -> None:
+    if args.action == "start":
+        url = start(args.state, args.port, args.pg_port)
+        print(f"MLflow tracking server on PostgreSQL: {url} (stop: make server-stop)")
+        pgdata = json.loads((args.state / "server.json").read_text())["pgdata"]
+        print(
+            f"runs in {pgdata}, artifacts in {args.state / 'artifacts'} "
+            "(to stop and delete them: python -m actlab.tools.server stop --purge)"
+        )
+        print(f"export MLFLOW_TRACKING_URI={url}")
+    else:
+        deleted = stop(args.state, purge=args.purge)
+        print(f"stopped the server recorded in {args.state}")
+        for folder in deleted:
+            print(f"deleted {folder}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Print what training cost per configuration: seconds per epoch and time to a validation
 accuracy, from metrics/timing/ and metrics/curves/ (docs/results.md, "Training cost").
 
-    python -m actlab.cost [--threshold 0.85] [--params params.yaml] [--out metrics/cost.md]
+    python -m actlab.tools.cost [--threshold 0.85] [--params params.yaml] [--out metrics/cost.md]
 
 The models are those params.yaml's matrix names, never whatever lies in metrics/. Without
 ``--out`` the table goes to stdout; with it, to that file (atomically). ``make cost`` writes
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from actlab import config, files, paths
 from actlab.analysis import cost
-from actlab.errors import ConfigError, DataError
+from actlab.errors import DataError, exit_code
 
 TIMING_KEYS = ("device", "seconds_per_epoch")
 CURVE_COLUMNS = ("epoch", "val_acc")
@@ -85,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
-    try:
-        readable = table(args.params, args.threshold)
-    except (ConfigError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> None:
+    readable = table(args.params, args.threshold)
     if args.out is None:
-        sys.stdout.write(cost.markdown(args.threshold, readable))
+        section = (cost.TITLE, cost.explanation(args.threshold), readable)
+        sys.stdout.write(files.markdown_sections([section]))
     else:
         files.write_table(args.out, readable)  # the table alone: docs/results.md shows it
         print(f"wrote {args.out}", file=sys.stderr)

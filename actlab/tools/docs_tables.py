@@ -6,7 +6,7 @@ into the documents, between markers that name it::
     | activation | ... |
     <!-- /table -->
 
-``python -m actlab.docs_tables --check`` only says which tables differ from their files (a
+``python -m actlab.tools.docs_tables --check`` only says which tables differ from their files (a
 test runs the same check on the committed documents).
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from actlab import files
+from actlab.errors import exit_code
 
 DOCUMENTS = (Path("README.md"), Path("docs/results.md"))
 BLOCK = re.compile(r"(<!-- table: (?P<source>\S+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
@@ -58,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         return path.read_text()
 
-    status = 0
-    try:
+    def run() -> int:
+        status = 0
         for doc in args.documents:
             text = doc.read_text()
             if args.check:
@@ -71,10 +72,9 @@ def main(argv: list[str] | None = None) -> int:
                 if new != text:
                     files.write_text(doc, new)
                     print(f"{doc}: tables updated", file=sys.stderr)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return status
+        return status
+
+    return exit_code(run, catch=(FileNotFoundError,))
 
 
 if __name__ == "__main__":

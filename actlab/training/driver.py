@@ -1,0 +1,203 @@
+"""The ``train`` stage's work: train every model of the matrix that has no finished result, one
+pack (or one model) at a time, and write, log and close each model as it finishes.
+
+A model's result is reused when its record holds its run key (``records.is_trained``). Resume
+states and the epochs' MLflow rows are written together, at most every
+``train.checkpoint_seconds``; a stopped training continues from its last resume state, in the
+same MLflow run. The training itself is ``loop`` (one model) or ``pack`` (a stacked pack).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from actlab import files, interrupt, paths, records
+from actlab.config import Config, TrainConfig
+from actlab.data import datasets
+from actlab.model import mlp
+from actlab.records import ModelRecord
+from actlab.tracking import report, runs, store
+from actlab.training import loop, pack, schedule
+from actlab.training.state import ResumeState
+
+log = logging.getLogger("train")
+
+
+def model_records(cfg: Config, dev: torch.device, meta: Mapping) -> dict[str, ModelRecord]:
+    """Every model of the matrix with its run key (the parameter count is filled in once it
+    trained)."""
+    tc, names = cfg.train, cfg.model_names()
+    stacked = tc.stacked(dev.type)
+    code = records.code_hash("train")
+    out = {}
+    for name in names:
+        spec = cfg.model_spec(name)
+        params = records.model_params(spec, tc, meta, device=dev.type, stacked=stacked, code=code)
+        out[name] = ModelRecord(spec, records.run_key(params), params, 0)
+    return out
+
+
+class Checkpoints:
+    """Resume states and buffered MLflow rows, written together at an epoch boundary at most
+    every ``train.checkpoint_seconds`` (and when a stop is requested): a GPU epoch of a second
+    does not spend its time writing 42 models' states."""
+
+    def __init__(self, seconds: float, runs: dict[str, str], keyed: Mapping[str, ModelRecord]):
+        self.seconds, self.runs, self.records = seconds, runs, keyed  # runs: filled as they open
+        self.rows: dict[str, list[dict]] = {}
+        self.last = time.monotonic()
+
+    def add_row(self, name: str, row: dict) -> None:
+        self.rows[name].append(row)
+
+    def flush(self, name: str) -> None:
+        """At most one log_batch per run: every row since the last flush."""
+        if self.rows[name]:
+            store.log_rows(self.runs[name], self.rows[name])  # step = epoch
+            self.rows[name] = []
+
+    def save(self, states: dict[str, ResumeState]) -> None:
+        now = time.monotonic()
+        if now - self.last < self.seconds and not interrupt.requested():
+            return
+        for name, state in states.items():
+            state.run_id = self.runs[name]
+            files.save_torch(paths.resume_state(self.records[name].run_key), state.to_dict())
+        for name in states:
+            self.flush(name)
+        self.last = now
+
+
+def write_result(record: ModelRecord, result: loop.TrainResult, impl: str, dev) -> dict:
+    """A trained model's files; returns its training metrics."""
+    name, spec = record.spec.name, record.spec
+    mlp.save(paths.init_checkpoint(name), result.init_state, spec, impl)
+    mlp.save(paths.best_checkpoint(name), result.best_state, spec, impl)
+    files.save_torch(paths.neuron_history(name), result.neuron_history.to_dict())
+    files.save_torch(paths.weight_histograms(name), result.weight_histograms)
+    files.write_tsv(paths.curves(name), result.history)
+    metrics = loop.summary(result, record.parameters)
+    files.write_json(paths.train(name), metrics)
+    files.write_json(paths.timing(name), loop.timing(result, dev))
+    records.write_record(name, record)  # last: it marks the files as a finished result
+    return metrics
+
+
+@dataclass
+class Context:
+    tc: TrainConfig
+    dev: torch.device
+    splits: datasets.Splits
+    records: dict[str, ModelRecord]
+    resumed: dict[str, ResumeState]
+    # The one params key train reads without declaring it in dvc.yaml: where the runs are
+    # logged does not change a model, so renaming the experiment must not retrain.
+    experiment: str
+    stacked: bool
+    bar: Any  # a tqdm bar
+
+
+def train_all(cfg: Config, dev: torch.device, splits: datasets.Splits, progress_bar) -> None:
+    """Train the models without a finished result, in packs of ``train.pack_size``;
+    ``progress_bar(total=n)`` makes the bar that counts them (tqdm's signature)."""
+    tc = cfg.train
+    keyed = model_records(cfg, dev, splits.meta)
+    todo = [n for n, r in keyed.items() if not records.is_trained(n, r.run_key)]
+    log.info(
+        "%d models: %d trained already (same run key), %d to train on %s",
+        len(keyed),
+        len(keyed) - len(todo),
+        len(todo),
+        dev,
+    )
+    resumed = schedule.resume_states({n: keyed[n].run_key for n in todo})
+    bar = progress_bar(total=len(todo))
+    stacked = tc.stacked(dev.type)
+    context = Context(tc, dev, splits, keyed, resumed, cfg.mlflow.experiment, stacked, bar)
+    size = tc.resolved_pack_size(dev.type, len(keyed))
+    for group in schedule.packs([keyed[n].spec for n in todo], size, resumed):
+        train_group(context, group)
+    bar.close()
+
+
+def train_group(c: Context, group: list) -> None:
+    """Train one pack (or one model): open its runs, train, and write, log and close each
+    model as it stops."""
+    open_runs: dict[str, str] = {}
+    checkpoints = Checkpoints(c.tc.checkpoint_seconds, open_runs, c.records)
+
+    def open_all() -> None:
+        for spec in group:
+            record = c.records[spec.name]
+            if spec.name in c.resumed:
+                state = c.resumed[spec.name]
+                run_id = runs.resume_training_run(c.experiment, record, state.run_id)
+                open_runs[spec.name] = run_id
+                store.log_rows(run_id, state.history, only_changed=True)  # rows a kill lost
+            else:
+                open_runs[spec.name] = runs.start_training_run(c.experiment, record)
+            checkpoints.rows[spec.name] = []
+
+    def done(name: str, result: loop.TrainResult) -> None:
+        # One unit: a stop request waits until the model's files are written and its run is
+        # closed, so a finished model is never lost or left RUNNING.
+        with interrupt.held():
+            n_params = sum(t.numel() for t in result.init_state.values())
+            record = c.records[name]
+            record = ModelRecord(record.spec, record.run_key, record.mlflow_params, n_params)
+            checkpoints.flush(name)
+            metrics = write_result(record, result, c.tc.activation_impl, c.dev)
+            report.log_trained(
+                c.experiment, open_runs[name], record, metrics, result.seconds, c.dev
+            )
+            del open_runs[name]
+            paths.resume_state(record.run_key).unlink(missing_ok=True)
+        c.bar.update(1)
+        log.info("%s: %s", name, loop.describe(result, c.dev))
+
+    def progress(epoch: int) -> None:
+        c.bar.set_postfix(pack=len(group), epoch=epoch)
+        if c.bar.disable:  # no TTY for a bar: one log line per epoch instead
+            log.info("%s: epoch %d done", ", ".join(open_runs) or "-", epoch)
+
+    with store.guard(open_runs):  # every way out closes the runs still open
+        open_all()
+        if c.stacked:
+            pack.train_pack(
+                c.tc,
+                group,
+                c.splits,
+                c.dev,
+                resumed=c.resumed,
+                on_epoch=checkpoints.add_row,
+                save_state=checkpoints.save,
+                on_done=done,
+                on_progress=progress,
+            )
+            return
+        (spec,) = group
+        done(spec.name, _train_alone(c, spec, checkpoints, progress))
+
+
+def _train_alone(
+    c: Context, spec, checkpoints: Checkpoints, progress: Callable[[int], None]
+) -> loop.TrainResult:
+    def on_epoch(row: dict) -> None:
+        checkpoints.add_row(spec.name, row)
+        progress(row["epoch"])
+
+    return loop.train_model(
+        c.tc,
+        spec,
+        c.splits,
+        c.dev,
+        on_epoch=on_epoch,
+        resume=c.resumed.get(spec.name),
+        save_state=lambda state: checkpoints.save({spec.name: state}),
+    )
