@@ -74,7 +74,7 @@ server-stop: $(STAMP)
 preset: $(STAMP)
 	$(PY) -m actlab.tools.presets $(PRESET) $(if $(DATASET),--dataset $(DATASET)) $(if $(NAME),--name $(NAME))
 
-# The result tables of README.md and docs/results.md are the pipeline's (metrics/results/*.md),
+# The result tables of docs/results.md are the pipeline's (metrics/results/*.md),
 # copied between markers, never typed; a test checks the committed ones match.
 results: $(STAMP)
 	$(PY) -m actlab.tools.docs_tables

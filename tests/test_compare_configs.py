@@ -68,7 +68,7 @@ def test_one_candidate_by_hand():
     assert row["trained"] == "3/3 vs 3/3"
     assert row["test acc %"].startswith("87.50 [")
     assert row["verdict"].startswith("inconclusive (could detect ≥ ")
-    assert row["epochs (vs baseline)"] == "21.0 (0/3 at max) vs 21.0 (0/3 at max)"
+    assert row["epochs (vs baseline)"] == "21.0 (0/3 at max_epochs) vs 21.0 (0/3 at max_epochs)"
 
 
 def test_a_family_of_two_is_adjusted_twice_and_identical_differences_are_exact():

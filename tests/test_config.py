@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import yaml
 
@@ -296,10 +298,16 @@ def test_stage_main_turns_config_error_into_one_line_and_exit_2(tmp_path, monkey
     assert not (tmp_path / "models").exists() and not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.skipif(
+    os.environ.get("ACTLAB_CHECK_DEFAULTS") != "1",
+    reason="the project's own drift check (.ci/run sets ACTLAB_CHECK_DEFAULTS=1): a user's "
+    "committed params.yaml is theirs to change",
+)
 def test_the_tests_reference_params_are_the_committed_defaults():
     """The tests build their configs from a copy of the defaults (tests/helpers/params.py), not
-    from the workspace's params.yaml, which a user may have edited: the copy must equal the
-    committed file."""
+    from the workspace's params.yaml, which a user may have edited: in the project's CI the
+    copy must equal the committed file. A user who commits params of their own (as dvc exp and
+    teams do) never runs this check."""
     import subprocess
 
     committed = subprocess.run(

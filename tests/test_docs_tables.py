@@ -1,6 +1,7 @@
-"""The result tables in README.md and docs/ are the pipeline's, copied, never typed."""
+"""The result tables in docs/ are the pipeline's, copied, never typed; the docs' links resolve."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,34 @@ def test_the_committed_documents_show_the_committed_tables(document):
     text = _committed(document)
     assert docs_tables.blocks(text), f"{document} shows no generated table"
     assert docs_tables.stale(text, _committed) == [], "run `make results` and commit"
+
+
+def test_the_readme_stays_short():
+    """What it does, the two commands, the headline, links: the rest lives in docs/."""
+    assert (ROOT / "README.md").stat().st_size <= 15 * 1024
+
+
+DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_of_the_docs_resolves(document):
+    """A link into the repository names a file that exists, and a #fragment one of its
+    headings (GitHub's anchors: lower case, spaces to '-', punctuation dropped)."""
+    import re
+
+    def anchors(path: Path) -> set[str]:
+        headings = re.findall(r"^#+ (.+)$", path.read_text(), flags=re.M)
+        return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        file, _, fragment = target.partition("#")
+        path = (document.parent / file).resolve() if file else document
+        if not path.exists() or (
+            fragment and path.suffix == ".md" and fragment not in anchors(path)
+        ):
+            broken.append(target)
+    assert not broken, f"{document.relative_to(ROOT)}: broken links {broken}"

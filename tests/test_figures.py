@@ -481,7 +481,7 @@ def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_famil
     assert labels == ["tanh", "identity · 2/3 at max_epochs"]
     (right,) = ax.child_axes
     verdicts = [t.get_text() for t in right.get_yticklabels()]
-    assert verdicts == ["inconclusive (≥1.3 detectable)", "worse than relu"]
+    assert verdicts == ["inconclusive (could detect ≥ 1.3 points)", "worse than relu"]
     title = fig._suptitle.get_text()
     assert "(base 2)" in title and "may still have been improving" in title
 

@@ -170,7 +170,7 @@ def test_a_cluster_postgres_cannot_reach_is_one_line_that_names_the_folder_and_f
     closed = tmp_path / "home"
     closed.mkdir(mode=0o700)
     closed.chmod(0o700)
-    # an earlier version's cluster in a private repository
+    # a cluster in a private repository's state folder
     message = server.unreachable(Layout(closed / "repo", "postgres", False), closed)
     assert "\n" not in message
     assert message.startswith(f"the postgres user cannot reach {closed / 'repo' / 'pgdata'}: ")

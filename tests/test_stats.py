@@ -120,13 +120,6 @@ def test_paired_with_one_seed_has_no_test():
     assert stats.paired([1.0], [2.0]) == stats.Paired(1, -1.0, None, None, None)
 
 
-def test_holm_adjustment_by_hand():
-    # sorted 0.01, 0.03, 0.04 -> 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(0.06, 1 x 0.04) = 0.06
-    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert stats.holm([0.5, None, 0.9]) == [pytest.approx(1.0), None, pytest.approx(1.0)]
-    assert stats.holm([0.2, 0.01]) == pytest.approx([0.2, 0.02])
-
-
 def test_bonferroni_by_hand():
     assert stats.bonferroni([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.12, 0.09])
     assert stats.bonferroni([0.01, None, 0.4]) == [pytest.approx(0.02), None, pytest.approx(0.8)]

@@ -110,6 +110,11 @@ def prediction_interval(
     return mean - half, mean + half
 
 
+def chance(classes: int) -> float:
+    """The test accuracy (%) of guessing among ``classes`` balanced classes."""
+    return 100 / classes
+
+
 def trained_threshold(chance: float) -> float:
     """The test accuracy (%) from which a seed counts as trained: chance + TRAINED_FRACTION of
     the way to 100 %. ``chance`` is 100 / number of classes."""
@@ -164,18 +169,6 @@ def paired(
         return Paired(len(d), mean, mean, mean, 1.0 if mean == 0 else 0.0)
     p = float(stats.ttest_rel(a, b).pvalue)
     return Paired(len(d), mean, *_t_interval(mean, std, len(d), confidence), p)
-
-
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, at most 1); None stays None
-    and is not counted in the family."""
-    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(tested):
-        running = max(running, min(1.0, (len(tested) - rank) * p))
-        adjusted[i] = running
-    return adjusted
 
 
 def bonferroni(p_values: Sequence[float | None]) -> list[float | None]:
@@ -351,15 +344,17 @@ def compare_to_baseline(
             differences[a] = [values[s] - base[s] for s in seeds]
     m = len(differences)
     level = alpha / m if m else alpha
+    tests = {a: paired(d, [0.0] * len(d), confidence=1 - level) for a, d in differences.items()}
+    adjusted = dict(zip(tests, bonferroni([t.p_value for t in tests.values()]), strict=True))
+    equivalence = bonferroni([tost(d, margin, level).p for d in differences.values()])
+    adjusted_equivalence = dict(zip(differences, equivalence, strict=True))
     result = {}
     for a, values in by_activation.items():
         numbers: dict[str, float | None] = {}
         verdict = verdicts.get(a, INCONCLUSIVE)
         if a in differences:
-            d = differences[a]
-            t = paired(d, [0.0] * len(d), confidence=1 - level)
-            p_adjusted = min(1.0, m * t.p_value)
-            p_equivalence = min(1.0, m * tost(d, margin, level).p)
+            d, t = differences[a], tests[a]
+            p_adjusted, p_equivalence = adjusted[a], adjusted_equivalence[a]
             numbers = {
                 "mean_difference": t.mean_difference,
                 "ci_low": t.ci_low,

@@ -301,18 +301,25 @@ def difference_text(r: Mapping[str, Any]) -> str:
 
 
 def verdict_text(r: Mapping[str, Any]) -> str:
-    if r["verdict"] == stats.INCONCLUSIVE and not pd.isna(r["mdd"]):
-        return f"{stats.INCONCLUSIVE} (could detect ≥ {r['mdd']:.1f} points)"
-    return r["verdict"]
+    """The verdict in full; an inconclusive one says the smallest difference the seeds could
+    detect (``mdd``)."""
+    verdict, mdd = str(r.get("verdict", "")), r.get("mdd", NAN)
+    if verdict == stats.INCONCLUSIVE and not pd.isna(mdd) and math.isfinite(float(mdd)):
+        return f"{stats.INCONCLUSIVE} (could detect ≥ {float(mdd):.1f} points)"
+    return verdict
+
+
+def at_max_epochs(r: Mapping[str, Any]) -> str:
+    """``k/n at max_epochs``: k of the configuration's n seeds ran to max_epochs (they may have
+    been still improving); '' where the models do not say why they stopped."""
+    hit = r.get("hit_max_epochs", NAN)
+    return "" if pd.isna(hit) else f"{int(hit)}/{int(r['seeds'])} at max_epochs"
 
 
 def epochs_text(r: Mapping[str, Any]) -> str:
-    """Mean ± std of the epochs trained, and how many seeds ran to max_epochs (they may have
-    been still improving)."""
-    epochs = _plus_minus(r["epochs_mean"], r["epochs_std"], 1)
-    if not pd.isna(r["hit_max_epochs"]):
-        epochs += f" ({int(r['hit_max_epochs'])}/{int(r['seeds'])} at max_epochs)"
-    return epochs
+    """Mean ± std of the epochs trained, and how many seeds ran to max_epochs."""
+    at_max = at_max_epochs(r)
+    return _plus_minus(r["epochs_mean"], r["epochs_std"], 1) + (f" ({at_max})" if at_max else "")
 
 
 def _versus(configurations: pd.DataFrame) -> str:
@@ -444,3 +451,42 @@ def per_epoch(
         for record in frame[list(columns)].to_dict("records"):
             rows.append({"model": name, **record})
     return rows
+
+
+# The per-epoch tables `dvc plots` draws (metrics/epochs.tsv, metrics/dead_epochs.tsv).
+EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")
+DEAD_COLUMNS = ("epoch", "dead_total", "saturated_total")
+
+SUMMARY_TEXT = (
+    "Test accuracy over the seeds: how many trained (above chance), mean and 95 % Student-t "
+    "interval (per-seed values where the seeds are mixed or identical), and the 95 % "
+    "prediction interval of one new run, against which the published single run is checked. "
+    "Each activation is compared with {baseline}, paired by seed: mean difference with its "
+    "Bonferroni-adjusted interval and p (95 % family-wise per architecture), the smallest "
+    "difference the seeds could detect (80 % power), and a test of equivalence within "
+    "±{margin:g} points (TOST). docs/results.md explains each column."
+)
+GRID_TEXT = (
+    "train.lr is a grid: each activation x architecture trained at every rate, and the rate "
+    "with the highest mean best validation accuracy is chosen (the test set plays no part). "
+    "The comparison above is at the chosen rates."
+)
+VERDICTS_TEXT = "The verdicts with every activation at one rate, and each at its chosen rate."
+
+
+def summary_sections(
+    configurations: pd.DataFrame,
+    models: pd.DataFrame,
+    rates: pd.DataFrame | None = None,
+    verdicts: pd.DataFrame | None = None,
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """``metrics/summary.md``'s sections (title, text, table): the configurations, under a grid
+    of rates the grid and the verdicts per rate, and one row per model."""
+    attrs = configurations.attrs
+    text = SUMMARY_TEXT.format(baseline=attrs["baseline"], margin=attrs["margin"])
+    sections = [("Per configuration", text, readable(configurations))]
+    if rates is not None:
+        sections += [("Learning rates", GRID_TEXT, rates)]
+    if verdicts is not None:
+        sections += [("Verdicts per rate", VERDICTS_TEXT, verdicts)]
+    return [*sections, ("Per model", "One row per trained network.", models)]

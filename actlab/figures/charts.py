@@ -24,7 +24,6 @@ from actlab.model.activations import make_activation
 from actlab.records import ModelMetrics
 
 Metrics = Mapping[str, ModelMetrics]
-LINESTYLES = ["-", "--", ":", "-."]
 
 
 def activation_colours(activations: Sequence[str]) -> dict[str, tuple]:

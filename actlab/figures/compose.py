@@ -1,4 +1,5 @@
-"""Which figures the ``plot`` stage draws, from what: every comparison figure by file stem."""
+"""Which figures the ``plot`` stage draws, from what: every comparison figure by file stem, and
+each model's own slice of them for its MLflow run."""
 
 from __future__ import annotations
 
@@ -73,3 +74,16 @@ def comparison_figures(
             pc, of_arch, arch, cfg.probes.activation_batch_size, trained=trained
         )
     return made
+
+
+def model_figures(cfg: Config, m: ModelMetrics) -> dict[str, Figure]:
+    """One model's slice of the comparison, by file stem: its gradient flow at init, its
+    activation distributions after training, its dead and saturated neurons per epoch."""
+    pc, single, arch = cfg.plot, {m.record.spec.name: m}, m.record.spec.architecture
+    return {
+        "gradient_flow_init": layers.gradient_flow(pc, single, arch, cfg.probes.grad_batch_size),
+        "activation_distributions": layers.activation_distributions(
+            pc, single, arch, cfg.probes.activation_batch_size
+        ),
+        "dead_dynamics": layers.dead_dynamics(pc, single, cfg.train.dynamics_subset),
+    }

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from actlab.analysis import tables
 from actlab.config import PlotConfig
 from actlab.figures.charts import seed_dots
 
@@ -57,21 +58,12 @@ def at_chance_text(name: str, seeds: pd.DataFrame) -> str:
     return f"{name}: {chance}/{len(seeds)} seeds at chance (test acc {accs})"
 
 
-def verdict_text(row: pd.Series) -> str:
-    """The verdict in full; an inconclusive one says the smallest difference the seeds
-    could detect (``mdd``): ``inconclusive (≥1.3 detectable)``."""
-    verdict = str(row.get("verdict", ""))
-    mdd = row.get("mdd", np.nan)
-    if verdict.startswith("inconclusive") and pd.notna(mdd) and np.isfinite(float(mdd)):
-        return f"{verdict} (≥{float(mdd):.1f} detectable)"
-    return verdict
-
-
 def row_label(row: pd.Series) -> str:
-    """The activation, and ``· k/n at max_epochs`` where k of its n seeds ran to max_epochs."""
-    hit, seeds = row.get("hit_max_epochs", np.nan), row.get("seeds", np.nan)
-    if pd.notna(hit) and int(hit) > 0:
-        return f"{row['activation']} · {int(hit)}/{int(seeds)} at max_epochs"
+    """The activation, and ``· k/n at max_epochs`` where k > 0 of its n seeds ran to
+    max_epochs."""
+    at_max = tables.at_max_epochs(row)
+    if at_max and not at_max.startswith("0/"):
+        return f"{row['activation']} · {at_max}"
     return str(row["activation"])
 
 
@@ -239,7 +231,9 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
     ax.set_ylim(len(rows) - 0.5, -0.6)
     ax.set_yticks(range(len(rows)), [row_label(r) for r, _ in rows])
     verdicts = ax.secondary_yaxis("right")
-    verdicts.set_yticks(range(len(rows)), [verdict_text(r) for r, _ in rows], fontsize="small")
+    verdicts.set_yticks(
+        range(len(rows)), [tables.verdict_text(r) for r, _ in rows], fontsize="small"
+    )
     for label, (row, _) in zip(verdicts.get_yticklabels(), rows, strict=True):
         label.set_color(verdict_colour(row.get("verdict")))
     verdicts.tick_params(length=0, pad=9)  # clear of an arrowhead at the right edge

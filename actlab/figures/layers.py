@@ -27,7 +27,7 @@ from actlab.figures.charts import (
 def _trained(m) -> bool:
     """Whether a model's test accuracy left chance (the tables' rule, chance from its classes)."""
     classes = len(m.evaluate["confusion_matrix"])
-    return 100 * m.evaluate["test_acc"] >= stats.trained_threshold(100 / classes)
+    return 100 * m.evaluate["test_acc"] >= stats.trained_threshold(stats.chance(classes))
 
 
 def seeds_of(metrics: Metrics) -> str:

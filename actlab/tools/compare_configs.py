@@ -70,10 +70,8 @@ def families_across(models: pd.DataFrame, architecture: str) -> list[Family]:
 def _epochs(s: dict) -> str:
     """Mean epochs, and how many seeds ran to max_epochs where the models say why they
     stopped."""
-    text = f"{s['epochs_mean']:.1f}"
-    if not pd.isna(s["hit_max_epochs"]):
-        text += f" ({int(s['hit_max_epochs'])}/{s['seeds']} at max)"
-    return text
+    at_max = tables.at_max_epochs(s)
+    return f"{s['epochs_mean']:.1f}" + (f" ({at_max})" if at_max else "")
 
 
 def compare(
@@ -155,7 +153,7 @@ def _run(args: argparse.Namespace) -> None:
         families = [(f[0], f[1:]) for f in args.family]
     if args.margin <= 0:
         raise ValueError(f"--margin must be positive, got {args.margin:g}")
-    table = compare(models, families, margin=args.margin, chance=100 / args.classes)
+    table = compare(models, families, margin=args.margin, chance=stats.chance(args.classes))
     compare_runs.emit(table, args.out)
 
 

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> None:
         a, b = read_models(args.a), read_models(args.b)
-        emit(side_by_side(a, b, tuple(args.names), 100 / args.classes), args.out)
+        emit(side_by_side(a, b, tuple(args.names), stats.chance(args.classes)), args.out)
 
     return exit_code(run, catch=(ValueError,))
 

@@ -1,4 +1,4 @@
-"""Result tables in README.md and docs/ are generated, never typed: ``make results`` copies
+"""Result tables in docs/ are generated, never typed: ``make results`` copies
 each table the pipeline wrote (``metrics/results/*.md``, or a saved copy of an experiment's)
 into the documents, between markers that name it::
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from actlab import files
 from actlab.errors import exit_code
 
-DOCUMENTS = (Path("README.md"), Path("docs/results.md"))
+DOCUMENTS = (Path("docs/results.md"),)
 BLOCK = re.compile(r"(<!-- table: (?P<source>\S+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 

@@ -9,8 +9,8 @@ worker through ``MLFLOW_TRACKING_URI``. What it starts:
   such as ``/root`` or a ``mktemp -d`` folder: the cluster gets a folder of its own,
   ``/var/lib/actlab/server/<key>/`` (``<key>``: a hash of the state folder's absolute path;
   ``$ACTLAB_SERVER_DATA`` replaces ``/var/lib/actlab/server``), owned by ``postgres``, mode 700,
-  and nothing of the repository is opened to anyone. A cluster that an earlier version made in
-  ``<state>/pgdata`` as root stays where it is;
+  and nothing of the repository is opened to anyone. A cluster found in ``<state>/pgdata``
+  (made there as root) is used where it is;
 - ``mlflow server`` on it (as the caller), with the artifact proxy (``--serve-artifacts``,
   artifacts in ``<state>/artifacts``): workers send figures and checkpoints through the server,
   so they need its URL and nothing else.
@@ -81,8 +81,8 @@ def layout(
 ) -> Layout:
     """Where ``start`` puts the cluster of ``state`` (an absolute path): in ``state`` for a
     normal user; as root, where the ``postgres`` user can reach it whatever the repository's
-    permissions, ``<SYSTEM_DIR>/<key>`` (or ``$ACTLAB_SERVER_DATA/<key>``), unless an earlier
-    version's cluster is in ``state/pgdata`` already."""
+    permissions, ``<SYSTEM_DIR>/<key>`` (or ``$ACTLAB_SERVER_DATA/<key>``), unless a cluster is
+    in ``state/pgdata`` already."""
     euid = os.geteuid() if euid is None else euid
     environ = os.environ if environ is None else environ
     db_user = DB_USER if euid == 0 else None
@@ -220,7 +220,7 @@ def unreachable(lay: Layout, closed: Path | None) -> str:
     fix = f"{DATA_ENV}=<a folder it can reach> make server (the default is {SYSTEM_DIR})"
     if lay.own_folder and closed in {lay.cluster.parent, SYSTEM_DIR, SYSTEM_DIR.parent}:
         fix = f"chmod 755 {closed} (it holds only clusters' folders, each mode 700)"
-    elif not lay.own_folder:  # a cluster an earlier version made in a repository
+    elif not lay.own_folder:  # a cluster in the repository's state folder
         fix = (
             f"{DATA_ENV}={SYSTEM_DIR} make server (a new cluster where it can reach it; "
             f"the old one stays in {lay.pgdata})"
@@ -351,7 +351,7 @@ def stop(state: Path, purge: bool = False) -> list[Path]:
         except ProcessLookupError:
             pass
     lay = layout(state)
-    if "pgdata" in info:  # the record says where (an earlier version's: "pgdata", in <state>)
+    if "pgdata" in info:  # the record says where ("pgdata": a folder in <state>)
         db_user = info.get("db_user", DB_USER if os.geteuid() == 0 else None)
         cluster = info.get("cluster")
         lay = Layout(Path(cluster) if cluster else state, db_user, own_folder=bool(cluster))

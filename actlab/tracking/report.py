@@ -108,40 +108,27 @@ def log_dead_neurons(
     store.log_artifact(run_id, paths.distributions(name), "distributions")
 
 
-def log_model_figures(cfg: Config, name: str, m: ModelMetrics) -> None:
-    """Each model's run gets its own slice of the comparison."""
-    import matplotlib.pyplot as plt
-
-    from actlab.figures import layers
-
-    run_id = runs.model_run(cfg.mlflow.experiment, m.record)
-    single, arch = {name: m}, m.record.spec.architecture
-    for stem, fig in (
-        (
-            "gradient_flow_init",
-            layers.gradient_flow(cfg.plot, single, arch, cfg.probes.grad_batch_size),
-        ),
-        (
-            "activation_distributions",
-            layers.activation_distributions(
-                cfg.plot, single, arch, cfg.probes.activation_batch_size
-            ),
-        ),
-        ("dead_dynamics", layers.dead_dynamics(cfg.plot, single, cfg.train.dynamics_subset)),
-    ):
+def log_model_figures(
+    experiment: str, record: ModelRecord, figures: Mapping[str, Any], weights: Path
+) -> None:
+    """A model's own figures (``figures.compose.model_figures``, by stem) and its weights
+    figure file, in its run."""
+    run_id = runs.model_run(experiment, record)
+    for stem, fig in figures.items():
         store.log_figure(run_id, fig, f"figures/{stem}.png")
-        plt.close(fig)
-    store.log_artifact(run_id, paths.weights_figure(name, cfg.plot.format), "figures/weights")
+    store.log_artifact(run_id, weights, "figures/weights")
 
 
 def log_configurations(
-    cfg: Config, metrics: Mapping[str, ModelMetrics], configurations: pd.DataFrame
+    cfg: Config, compared: Mapping[str, ModelMetrics], configurations: pd.DataFrame
 ) -> None:
-    """The aggregates across seeds, on each configuration's parent run."""
+    """The aggregates across seeds, on each configuration's parent run: ``compared`` are the
+    models the rows aggregate (under a grid of rates, each activation's at its chosen rate,
+    whose configuration is named with that rate)."""
     import pandas as pd
 
     records = {}
-    for m in metrics.values():  # a configuration's row is of its models (at one rate)
+    for m in compared.values():
         spec = m.record.spec
         records.setdefault((spec.activation, spec.architecture), m.record)
     for _, row in configurations.iterrows():
@@ -162,14 +149,13 @@ def log_configurations(
 def log_comparison(
     cfg: Config,
     metrics: Mapping[str, ModelMetrics],
+    compared: Mapping[str, ModelMetrics],
     configurations: pd.DataFrame,
     figures: Sequence[Path],
 ) -> None:
-    """Per model its figures, per configuration its aggregates, and the comparison's figures
-    and tables in a run of its own keyed by the set of models it compares."""
-    for name, m in metrics.items():
-        log_model_figures(cfg, name, m)
-    log_configurations(cfg, metrics, configurations)
+    """Per configuration its aggregates (of the ``compared`` models), and the comparison's
+    figures and tables in a run of its own keyed by the set of models (``metrics``)."""
+    log_configurations(cfg, compared, configurations)
     key = runs.comparison_key([m.record.run_key for m in metrics.values()])
     run_id = runs.open_run(
         runs.pipeline_experiment(cfg.mlflow.experiment),

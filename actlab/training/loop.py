@@ -11,7 +11,6 @@ import copy
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -23,25 +22,12 @@ from actlab.errors import ConfigError
 from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.probes import neurons, weights
-from actlab.probes.neurons import NeuronHistory
-from actlab.training.state import ResumeState
-from actlab.training.stopping import DIVERGED, Stopping
+from actlab.training import state
+from actlab.training.state import ResumeState, TrainResult, start
+from actlab.training.stopping import DIVERGED
 
 log = logging.getLogger("train")
 EXTREMES_BATCH = 4096  # images per forward of the per-epoch neuron probe
-
-
-@dataclass
-class TrainResult:
-    init_state: dict
-    best_state: dict
-    history: list[dict]
-    best_epoch: int
-    neuron_history: NeuronHistory
-    weight_histograms: dict = field(default_factory=dict)  # weights.WeightHistograms.state()
-    seconds: float = 0.0
-    diverged_at_epoch: int | None = None  # the epoch whose training loss was not finite
-    stopped: str | None = None  # why it stopped: stopping.PATIENCE, MAX_EPOCHS or DIVERGED
 
 
 def make_optimizer(tc: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
@@ -118,41 +104,25 @@ def train_model(
     bit-identical on the CPU to a run that was never stopped. Right after it, a stop request
     (``actlab.interrupt``) ends training by raising.
     """
-    net = mlp.build(spec, tc.activation_impl).to(dev)
-    init_state = copy.deepcopy(net.state_dict())
+    net, mb = start(spec, tc, dev) if resume is None else state.resume(spec, tc, dev, resume)
     optimizer = make_optimizer(tc, net.parameters(), spec.lr)
-    # Batches are slices of a per-epoch permutation drawn on the CPU: same order on any device.
-    generator = torch.Generator().manual_seed(spec.seed)
     x, y = splits.x_train, splits.y_train
     subset = x[: tc.dynamics_subset]  # the split is already a random permutation
     n_batches = len(x) // tc.batch_size
     if n_batches == 0:
         raise ConfigError(f"train.batch_size: {tc.batch_size} exceeds the {len(x)} training images")
-
-    snapshots = [snapshot_neurons(net, subset)]
-    probe_epochs = [0]  # the epochs of ``snapshots``: init, every probe_every-th, the last
-    histograms = weights.WeightHistograms(net)
-    histograms.record(net)  # epoch 0: the initial weights
-    history: list[dict] = []
-    stop, best_state, stopped = Stopping(), init_state, None
-    diverged, first_epoch, earlier_seconds = None, 1, 0.0
-    if resume is not None:
-        net.load_state_dict(resume.net)
+    if resume is None:
+        mb.snapshots = [snapshot_neurons(net, subset)]
+    else:
         optimizer.load_state_dict(resume.optimizer)
-        generator.set_state(resume.generator)
-        history = resume.history
-        stop = resume.stopping()
-        best_state = {k: v.to(dev) for k, v in resume.best_state.items()}
-        snapshots, probe_epochs = resume.snapshots, resume.probe_epochs
-        histograms.load(resume.weight_histograms)
-        first_epoch, earlier_seconds = resume.epoch + 1, resume.seconds
         log.info("%s: resuming after epoch %d", spec.name, resume.epoch)
-    start = time.perf_counter() - earlier_seconds
-    for epoch in range(first_epoch, tc.max_epochs + 1):
+    for epoch in range(mb.epoch + 1, tc.max_epochs + 1):
         epoch_start = time.perf_counter()
-        order = torch.randperm(len(x), generator=generator).to(dev)
+        # Batches are slices of a per-epoch permutation drawn on the CPU: the same order on
+        # any device.
+        order = torch.randperm(len(x), generator=mb.generator).to(dev)
         loss_sum, correct = train_epoch(net, optimizer, x, y, order, tc.batch_size)
-        extras = epoch_extras(net, splits, histograms)
+        extras = epoch_extras(net, splits, mb.histograms)
         row = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / n_batches,
@@ -161,61 +131,36 @@ def train_model(
             "val_acc": extras["val_acc"],
             **extras["weights"],
         }
-        history.append(row)
-        improved, stopped = stop.update(tc, epoch, row)
-        if stopped or epoch % tc.probe_every == 0:
-            snapshots.append(snapshot_neurons(net, subset))
-            probe_epochs.append(epoch)
+        mb.epoch = epoch
+        mb.history.append(row)
+        improved, mb.stopped = mb.stop.update(tc, epoch, row)
+        if mb.stopped or epoch % tc.probe_every == 0:
+            mb.snapshots.append(snapshot_neurons(net, subset))
+            mb.probe_epochs.append(epoch)
+        mb.seconds += time.perf_counter() - epoch_start
         on_epoch({**row, "epoch_seconds": time.perf_counter() - epoch_start})
-        if stopped == DIVERGED:
+        if mb.stopped == DIVERGED:
             # Divergence is a result, not a crash: stop this model and keep its best
             # checkpoint from before (finite, or the initial weights if epoch 1 diverged).
-            diverged = epoch
+            mb.diverged = epoch
             log.warning("%s: training loss not finite at epoch %d: diverged", spec.name, epoch)
             break
         if improved:
-            best_state = copy.deepcopy(net.state_dict())
-        if stopped:
+            mb.best_state = copy.deepcopy(net.state_dict())
+        if mb.stopped:
             log.info(
                 "%s: stopped at epoch %d (%s), best val acc %.4f at epoch %d",
                 spec.name,
                 epoch,
-                stopped,
-                stop.best_acc,
-                stop.best_epoch,
+                mb.stopped,
+                mb.stop.best_acc,
+                mb.stop.best_epoch,
             )
             break
         if save_state is not None:
-            save_state(
-                ResumeState(
-                    epoch,
-                    net.state_dict(),
-                    optimizer.state_dict(),
-                    generator.get_state(),
-                    history,
-                    stop.best_acc,
-                    stop.best_epoch,
-                    best_state,
-                    snapshots,
-                    probe_epochs,
-                    histograms.state(),
-                    time.perf_counter() - start,
-                    best_loss=stop.best_loss,
-                    best_loss_epoch=stop.best_loss_epoch,
-                )
-            )
+            save_state(mb.resume_state(net.state_dict(), optimizer.state_dict()))
         interrupt.check()  # a safe point: the state to resume from is saved
-    return TrainResult(
-        init_state,
-        best_state,
-        history,
-        stop.best_epoch,
-        NeuronHistory.of(snapshots, probe_epochs, len(subset)),
-        histograms.state(),
-        time.perf_counter() - start,
-        diverged,
-        stopped,
-    )
+    return mb.result(len(subset))
 
 
 def summary(result: TrainResult, parameters: int) -> dict:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -36,10 +35,10 @@ from actlab.identity import ModelSpec
 from actlab.model import mlp
 from actlab.model.activations import Activation, prelu, prelu_derivative
 from actlab.probes import weights
-from actlab.probes.neurons import NeuronExtremes, NeuronHistory
-from actlab.training.loop import EXTREMES_BATCH, TrainResult
-from actlab.training.state import ResumeState
-from actlab.training.stopping import DIVERGED, Stopping
+from actlab.probes.neurons import NeuronExtremes
+from actlab.training.loop import EXTREMES_BATCH
+from actlab.training.state import Member, ResumeState, TrainResult, resume, start
+from actlab.training.stopping import DIVERGED
 
 VALIDATION_BATCH = 4096  # images per stacked forward of the validation pass
 
@@ -183,39 +182,6 @@ class Stack(torch.nn.Module):
         return layer(0), layer(len(self.weights) - 1)
 
 
-@dataclass
-class Member:
-    """One model of a pack and everything it keeps alone."""
-
-    spec: ModelSpec
-    init_state: dict
-    generator: torch.Generator
-    histograms: weights.WeightHistograms
-    snapshots: list[NeuronExtremes]
-    probe_epochs: list[int] = field(default_factory=lambda: [0])
-    history: list[dict] = field(default_factory=list)
-    stop: Stopping = field(default_factory=Stopping)
-    best_state: dict = field(default_factory=dict)
-    epoch: int = 0  # the last epoch done
-    seconds: float = 0.0
-    diverged: int | None = None
-    stopped: str | None = None
-    optimizer: list[dict] = field(default_factory=list)  # its slices of the optimiser state
-
-    def result(self, subset_size: int) -> TrainResult:
-        return TrainResult(
-            self.init_state,
-            {k: v.cpu() for k, v in self.best_state.items()},
-            self.history,
-            self.stop.best_epoch,
-            NeuronHistory.of(self.snapshots, self.probe_epochs, subset_size),
-            self.histograms.state(),
-            self.seconds,
-            self.diverged,
-            self.stopped,
-        )
-
-
 def make_optimizer(tc: TrainConfig, stack: Stack, lr: float) -> torch.optim.Optimizer:
     # One tensor per layer for all models: the update is elementwise, so each model's slice
     # is updated as it would be alone. foreach, not fused: the fused CPU kernel treats the
@@ -260,41 +226,6 @@ def _restack(optimizer: torch.optim.Optimizer, params: list, members: list[Membe
             else:
                 state[k] = v.clone() if torch.is_tensor(v) else v
         optimizer.state[p] = state
-
-
-def start(spec: ModelSpec, tc: TrainConfig, dev: torch.device) -> tuple[mlp.MLP, Member]:
-    """A model as it starts: built and seeded exactly as a model trained alone."""
-    net = mlp.build(spec, tc.activation_impl).to(dev)
-    init_state = copy.deepcopy(net.state_dict())
-    member = Member(
-        spec,
-        init_state,
-        torch.Generator().manual_seed(spec.seed),
-        weights.WeightHistograms(net),
-        snapshots=[],
-        best_state=init_state,
-    )
-    member.histograms.record(net)  # epoch 0: the initial weights
-    return net, member
-
-
-def resume(
-    spec: ModelSpec, tc: TrainConfig, dev: torch.device, state: ResumeState
-) -> tuple[mlp.MLP, Member]:
-    """A model continued from its resume state."""
-    net, member = start(spec, tc, dev)
-    net.load_state_dict(state.net)
-    member.generator.set_state(state.generator)
-    member.histograms.load(state.weight_histograms)
-    member.snapshots, member.probe_epochs = state.snapshots, state.probe_epochs
-    member.history, member.epoch, member.seconds = state.history, state.epoch, state.seconds
-    member.stop = state.stopping()
-    member.best_state = {k: v.to(dev) for k, v in state.best_state.items()}
-    member.optimizer = [
-        {k: (v.to(dev) if torch.is_tensor(v) and v.dim() else v) for k, v in s.items()}
-        for s in state.optimizer["slices"]
-    ]
-    return net, member
 
 
 @torch.no_grad()
@@ -410,6 +341,10 @@ def train_pack(
     for spec in specs:
         if spec.name in resumed:
             net, member = resume(spec, tc, dev, resumed[spec.name])
+            member.optimizer = [
+                {k: (v.to(dev) if torch.is_tensor(v) and v.dim() else v) for k, v in s.items()}
+                for s in resumed[spec.name].optimizer["slices"]
+            ]
         else:
             net, member = start(spec, tc, dev)
         nets.append(net)
@@ -506,9 +441,12 @@ def train_pack(
             optimizer = make_optimizer(tc, stack, lr)
             _restack(optimizer, params, members)
         if save_state is not None:
+            params = stack.tensors()
             save_state(
                 {
-                    mb.spec.name: _resume_state(mb, stack, optimizer, m)
+                    mb.spec.name: mb.resume_state(
+                        stack.state_dict_of(m), {"slices": _slices(optimizer, params, m)}
+                    )
                     for m, mb in enumerate(members)
                 }
             )
@@ -534,23 +472,3 @@ def _take(stack: Stack, keep: list[int]) -> Stack:
         acts = [act for a, b, act in runs for _ in range(a, b)]
         new.runs.append(_runs([acts[m] for m in keep]))
     return new
-
-
-def _resume_state(mb: Member, stack: Stack, optimizer, m: int) -> ResumeState:
-    params = stack.tensors()
-    return ResumeState(
-        mb.epoch,
-        stack.state_dict_of(m),
-        {"slices": _slices(optimizer, params, m)},
-        mb.generator.get_state(),
-        mb.history,
-        mb.stop.best_acc,
-        mb.stop.best_epoch,
-        mb.best_state,
-        mb.snapshots,
-        mb.probe_epochs,
-        mb.histograms.state(),
-        mb.seconds,
-        best_loss=mb.stop.best_loss,
-        best_loss_epoch=mb.stop.best_loss_epoch,
-    )
