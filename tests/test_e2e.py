@@ -240,8 +240,13 @@ def test_a_grid_of_rates_compares_each_activation_at_its_chosen_rate(repo):
     summary = (repo / "metrics/summary.md").read_text()
     assert "## Learning rates" in summary and "## Verdicts per rate" in summary
     configurations = list(csv.DictReader((repo / "metrics/summary.csv").read_text().splitlines()))
-    assert [r["configuration"] for r in configurations] == ["relu-tiny", "tanh-tiny"]
-    assert live_runs(repo)["relu-tiny-lr0.1-42"].data.params["train.lr"] == "0.1"
+    # a configuration is a model without its seed: under a grid, named with its chosen rate
+    names = [r["configuration"] for r in configurations]
+    assert [n.rsplit("-", 1)[0] for n in names] == ["relu-tiny", "tanh-tiny"]
+    assert all(n.rsplit("-", 1)[1] in ("lr0.05", "lr0.1") for n in names)
+    runs = live_runs(repo)
+    assert runs["relu-tiny-lr0.1-42"].data.params["train.lr"] == "0.1"
+    assert all("test_acc_mean" in runs[n].data.metrics for n in names)  # on its own parent
     write_params(repo, models__activations=["relu", "tanh"], train__lr=[0.05, 0.1, 0.2])
     assert trained(dvc(repo, "repro")) == 2  # the new rate's models only
 
