@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: results repro test test-fast ui lint format bench data server server-stop preset exp-show cost
+.PHONY: results repro test test-fast ui lint format bench data server server-stop preset exp-show cost plan
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -92,3 +92,9 @@ exp-show: $(STAMP)
 # THRESHOLD=0.88 sets the validation accuracy (default 0.85).
 cost: $(STAMP)
 	$(PY) -m actlab.tools.cost --out metrics/cost.md $(if $(THRESHOLD),--threshold $(THRESHOLD))
+
+# A confirmation planned from the finished run (the pilot): per comparison the seeds that
+# decide it, and the `dvc exp run` of fresh seeds (docs/results.md, "Plan, then confirm").
+# CAP=10 caps the seeds per configuration; OUT=FILE writes the plan there.
+plan: $(STAMP)
+	$(PY) -m actlab.tools.plan $(if $(CAP),--cap $(CAP)) $(if $(OUT),--out $(OUT))

@@ -89,6 +89,13 @@ class TrainConfig:
     checkpoint_seconds: float = 30.0  # at most this long between two resume states
     min_epochs: int = 1  # no early stop before this epoch (max_epochs still ends training)
     patience_on: str = "val_acc"  # what counts as progress: val_acc | val_loss | either
+    early_stopping: bool = False  # False: every model trains max_epochs (a fixed budget)
+    budgets: tuple[int, ...] = ()  # epochs < max_epochs: the best checkpoint within each, too
+
+    @property
+    def all_budgets(self) -> tuple[int, ...]:
+        """The budgets whose best-validation checkpoints are kept, max_epochs last."""
+        return (*self.budgets, self.max_epochs)
 
     def stacked(self, device_type: str) -> bool:
         """Whether models train as a stacked network (``actlab.training.pack``), even a pack of
@@ -119,8 +126,19 @@ class PlotConfig:
     dpi: int
     width: float
     format: str
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """The analysis plan: recorded with every model when it trains (``records.plan``), so a
+    comparison can say whether it follows the plan its models were trained under."""
+
     baseline: str = "relu"  # the activation every other one is compared with, paired by seed
     equivalence_margin: float = 0.5  # test-accuracy points: "equivalent" means within it
+    delta: float = 1.0  # points: the smallest difference worth detecting (make plan)
+    alpha: float = 0.05  # family-wise, per architecture: every activation vs the baseline
+    power: float = 0.8  # make plan: the power the seeds it asks for should give
+    confirm_seeds: tuple[int, ...] = ()  # fresh seeds a plan chose: confirmatory verdicts
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,7 @@ class Config:
     train: TrainConfig
     probes: ProbeConfig
     plot: PlotConfig
+    analysis: AnalysisConfig
     mlflow: MlflowConfig
 
     def model_names(self) -> list[str]:
@@ -230,8 +249,16 @@ def parse(raw: Any) -> Config:
         checkpoint_seconds=t.number("checkpoint_seconds", minimum=0.0),
         min_epochs=t.integer("min_epochs", minimum=1, maximum=MAX_EPOCHS),
         patience_on=t.choice("patience_on", PATIENCE_ON),
+        early_stopping=t.boolean("early_stopping"),
+        budgets=t.integers("budgets", minimum=1),
     )
     t.done()
+    late = [b for b in train.budgets if b >= train.max_epochs]
+    if late:
+        raise ConfigError(
+            f"train.budgets: {late[0]} is not below train.max_epochs {train.max_epochs}; "
+            "list the earlier budgets only (max_epochs is always one)"
+        )
     train_images = OFFICIAL_TRAIN_IMAGES - data.val_size
     if train.batch_size > train_images:
         raise ConfigError(
@@ -270,14 +297,33 @@ def parse(raw: Any) -> Config:
         dpi=g.integer("dpi", minimum=20, maximum=MAX_DPI),
         width=g.number("width", positive=True, maximum=MAX_WIDTH_INCHES),
         format=g.choice("format", ("png",)),
-        baseline=g.string("baseline"),
-        equivalence_margin=g.number("equivalence_margin", positive=True, maximum=100.0),
     )
     g.done()
-    if plot.baseline not in models.activations:
+
+    n = root.section("analysis")
+    analysis = AnalysisConfig(
+        baseline=n.string("baseline"),
+        equivalence_margin=n.number("equivalence_margin", positive=True, maximum=100.0),
+        delta=n.number("delta", positive=True, maximum=100.0),
+        alpha=n.number("alpha", positive=True, below=0.5),
+        power=n.number("power", positive=True, below=1.0),
+        confirm_seeds=n.integers("confirm_seeds", minimum=0, maximum=MAX_SEED),
+    )
+    n.done()
+    if analysis.baseline not in models.activations:
         raise ConfigError(
-            f"plot.baseline: {plot.baseline!r} is not in models.activations "
+            f"analysis.baseline: {analysis.baseline!r} is not in models.activations "
             f"{list(models.activations)}; name one of them (every other is compared with it)"
+        )
+    if analysis.power <= analysis.alpha:
+        raise ConfigError(
+            f"analysis.power: {analysis.power!r} must be above analysis.alpha {analysis.alpha!r}"
+        )
+    missing = [s for s in analysis.confirm_seeds if s not in models.seeds]
+    if missing:
+        raise ConfigError(
+            f"analysis.confirm_seeds: {missing[0]} is not in models.seeds "
+            f"{list(models.seeds)}; a confirmatory seed must be trained (add it to models.seeds)"
         )
 
     f = root.section("mlflow")
@@ -290,7 +336,7 @@ def parse(raw: Any) -> Config:
 
         if not torch.cuda.is_available():
             raise ConfigError("train.device: 'cuda' but no CUDA GPU is visible; use auto or cpu")
-    return Config(data, models, architectures, options, train, probes, plot, mlflow)
+    return Config(data, models, architectures, options, train, probes, plot, analysis, mlflow)
 
 
 def load(path: str | Path = "params.yaml") -> Config:

@@ -125,6 +125,28 @@ class Section:
             raise ConfigError(f"{where}: {value!r} lists a number twice")
         return tuple(checked)
 
+    def boolean(self, key: str) -> bool:
+        where, value = self.get(key)
+        if not isinstance(value, bool):
+            hint = " (drop the quotes)" if str(value).lower() in ("true", "false") else ""
+            raise ConfigError(f"{where}: {value!r} must be true or false{hint}")
+        return value
+
+    def integers(
+        self, key: str, minimum: int | None = None, maximum: int | None = None
+    ) -> tuple[int, ...]:
+        """A list (maybe empty) of distinct integers, each checked as ``integer`` checks one;
+        sorted."""
+        where, value = self.get(key)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {value!r} must be a list of integers ([] for none)")
+        labels = [f"{key}[{i}]" for i in range(len(value))]
+        items = Section(dict(zip(labels, value, strict=True)), self.path)
+        checked = [items.integer(label, minimum=minimum, maximum=maximum) for label in labels]
+        if len(set(checked)) != len(checked):
+            raise ConfigError(f"{where}: {value!r} lists a number twice")
+        return tuple(sorted(checked))
+
     def names(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
         where, value = self.get(key)
         if not isinstance(value, list) or not value:

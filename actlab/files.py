@@ -116,7 +116,7 @@ def write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
-def write_table(path: Path, table) -> None:
-    """One Markdown table alone in a file: a fragment ``actlab.tools.docs_tables`` copies into
-    the README and docs/."""
-    write_text(path, markdown_table(table) + "\n")
+def write_table(path: Path, table, caption: str | None = None) -> None:
+    """One Markdown table alone in a file (below its ``caption`` line, if any): a fragment
+    ``actlab.tools.docs_tables`` copies into docs/."""
+    write_text(path, ("" if caption is None else caption + "\n\n") + markdown_table(table) + "\n")

@@ -41,6 +41,16 @@ def best_checkpoint(model: str) -> Path:
     return model_dir(model) / "best.pt"
 
 
+def budget_checkpoints(model: str) -> Path:
+    """The best checkpoint within each of ``train.budgets`` (the max_epochs one is best.pt)."""
+    return model_dir(model) / "budgets.pt"
+
+
+def predictions(model: str) -> Path:
+    """The class it predicts for each test image, per budget (written by evaluate)."""
+    return METRICS / "predictions" / f"{model}.pt"
+
+
 def model_record(model: str) -> Path:
     """The model's record: spec, run key, MLflow params, parameter count (``ModelRecord``)."""
     return model_dir(model) / "record.json"
@@ -61,6 +71,7 @@ def trained_outputs(model: str) -> list[Path]:
     return [
         init_checkpoint(model),
         best_checkpoint(model),
+        budget_checkpoints(model),
         model_record(model),
         neuron_history(model),
         weight_histograms(model),

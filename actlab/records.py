@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actlab import files, paths
-from actlab.config import TrainConfig
+from actlab.config import Config, TrainConfig
 from actlab.identity import ModelSpec
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ def stable_hash(payload: Any) -> str:
 
 # How training is scheduled, not what it computes: out of the run key.
 SCHEDULING = ("pack_size", "checkpoint_seconds")
+# What decides a model only with early stopping on: out of the run key under a fixed budget.
+EARLY_STOPPING = ("patience", "min_epochs", "patience_on")
 
 
 # The checkout this code runs from: dvc.yaml and the modules it names lie there.
@@ -69,7 +71,8 @@ def model_params(
     }
     params.update({f"activation.{k}": v for k, v in spec.options.items()})
     train_params = dataclasses.asdict(train)
-    params.update({f"train.{k}": v for k, v in train_params.items() if k not in SCHEDULING})
+    left_out = SCHEDULING if train.early_stopping else SCHEDULING + EARLY_STOPPING
+    params.update({f"train.{k}": v for k, v in train_params.items() if k not in left_out})
     params["train.lr"] = spec.lr  # its own rate: the grid it is one of does not define it
     params["train.device"] = device
     params["train.stacked"] = stacked
@@ -98,13 +101,17 @@ class ModelRecord:
     """``models/<model>/record.json``: what train knows about a model that later stages need.
 
     The spec rebuilds the network; the run key finds its MLflow run (and the params create it
-    where it is missing); the parameter count goes into the tables.
+    where it is missing); the parameter count goes into the tables; the plan is the analysis
+    plan it was trained under (``analysis.plan.recorded``; None in records written before
+    plans were recorded), which is not part of the run key: a model keeps its plan when a
+    later edit of ``analysis.*`` reuses it.
     """
 
     spec: ModelSpec
     run_key: str
     mlflow_params: Mapping[str, Any]
     parameters: int
+    plan: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,12 +119,17 @@ class ModelRecord:
             "run_key": self.run_key,
             "mlflow_params": dict(self.mlflow_params),
             "parameters": self.parameters,
+            "plan": None if self.plan is None else dict(self.plan),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelRecord:
         return cls(
-            ModelSpec.from_dict(d["spec"]), d["run_key"], d["mlflow_params"], d["parameters"]
+            ModelSpec.from_dict(d["spec"]),
+            d["run_key"],
+            d["mlflow_params"],
+            d["parameters"],
+            d.get("plan"),
         )
 
 
@@ -168,3 +180,24 @@ def is_trained(name: str, run_key: str) -> bool:
     if not record.exists() or files.read_json(record).get("run_key") != run_key:
         return False
     return all(path.exists() for path in paths.trained_outputs(name))
+
+
+FAMILY = "every activation vs the baseline, per architecture and budget"
+
+
+def plan(cfg: Config) -> dict[str, Any]:
+    """The analysis plan a model trained now records (``ModelRecord.plan``): the baseline, the
+    margin, delta, alpha, the power, the family, the budgets, the stopping rule and the
+    confirmatory seeds (``actlab.analysis.plan`` compares it with a comparison's)."""
+    a, t = cfg.analysis, cfg.train
+    return {
+        "baseline": a.baseline,
+        "equivalence_margin": a.equivalence_margin,
+        "delta": a.delta,
+        "alpha": a.alpha,
+        "power": a.power,
+        "family": FAMILY,
+        "budgets": list(t.all_budgets),
+        "stopping": "patience" if t.early_stopping else "fixed budget",
+        "confirm_seeds": list(a.confirm_seeds),
+    }

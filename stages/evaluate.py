@@ -1,8 +1,12 @@
 """Stage ``evaluate``: test loss, accuracy, per-class accuracy and confusion matrix of every
-model's best checkpoint -> ``metrics/evaluate/<model>.json`` and each model's MLflow run.
+model's best checkpoint, and test loss and accuracy of its best checkpoint within each of
+``train.budgets`` -> ``metrics/evaluate/<model>.json`` and each model's MLflow run; the class
+each checkpoint predicts for each test image -> ``metrics/predictions/<model>.pt`` (uint8, one
+tensor per checkpoint: what the paired analysis of the test images reads).
 
-One process for every model of the matrix, the test set loaded once on the device; a model
-takes one forward pass over the 10 000 test images, so all are evaluated on each rerun.
+One process for every model of the matrix, the test set loaded once on the device; a
+checkpoint takes one forward pass over the 10 000 test images, so all are evaluated on each
+rerun.
 """
 
 from __future__ import annotations
@@ -26,11 +30,20 @@ def _main() -> None:
     cfg = config.load()
     dev = device.resolve(cfg.train.device)
     splits = datasets.load_prepared(dev)
+    x, y, classes = splits.x_test, splits.y_test, splits.meta["classes"]
     for name in tqdm(cfg.model_names(), desc="evaluate", unit="model", disable=None):
         record = records.read_record(name)
-        net = mlp.load(paths.best_checkpoint(name), dev)
-        result = evaluation.evaluate(net, splits.x_test, splits.y_test, splits.meta["classes"])
+        result, best = evaluation.evaluate(
+            mlp.load(paths.best_checkpoint(name), dev), x, y, classes
+        )
+        predictions = {evaluation.BEST: best}
+        result["budgets"] = {}
+        for budget, (epoch, net) in mlp.load_budgets(paths.budget_checkpoints(name), dev).items():
+            metrics, predictions[str(budget)] = evaluation.evaluate(net, x, y, classes)
+            keep = ("test_acc", "test_loss")
+            result["budgets"][str(budget)] = {"epoch": epoch, **{k: metrics[k] for k in keep}}
         files.write_json(paths.evaluate(name), result)
+        files.save_torch(paths.predictions(name), predictions)
         report.log_evaluation(cfg.mlflow.experiment, record, result)
         log.info("%s: test accuracy %.4f, loss %.4f", name, result["test_acc"], result["test_loss"])
         interrupt.check()

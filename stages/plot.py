@@ -19,14 +19,13 @@ log = logging.getLogger("plot")
 
 def _main() -> None:
     # Imported here, not at the top: `--help` answers without matplotlib or torch.
-    import functools
-
     import matplotlib.pyplot as plt
 
     from actlab import config, files, paths, records
-    from actlab.analysis import learning_rates, stats, tables
+    from actlab.analysis import comparison, stats, tables
     from actlab.data import datasets
     from actlab.figures import compose, layers
+    from actlab.model import evaluation
     from actlab.tracking import report
 
     cfg = config.load()
@@ -36,27 +35,29 @@ def _main() -> None:
     samples, meta = datasets.read_prepared()
     chance = stats.chance(len(meta["classes"]))
     every = tables.model_table(cfg.data.dataset, metrics, chance=chance)
-    compare = functools.partial(
-        tables.configuration_table,
-        baseline=pc.baseline,
-        margin=pc.equivalence_margin,
-        chance=chance,
-    )
-    grid = len(cfg.train.lr) > 1
-    # With a grid of rates, the comparison and its figures are of each one's chosen rate.
-    models = learning_rates.at_chosen_rates(every) if grid else every
-    compared = {name: metrics[name] for name in models["model"]}
-    configurations = compare(models)
+    correct = {
+        name: {
+            k: v.numpy()
+            for k, v in evaluation.correct(
+                files.load_torch(paths.predictions(name)), samples["test_labels"]
+            ).items()
+        }
+        for name in names
+    }
+    plans = {name: m.record.plan for name, m in metrics.items()}
+    result = comparison.compare(cfg, every, correct, plans, chance)
+    configurations = result.configurations
+    compared = {name: metrics[name] for name in result.models["model"]}
 
     figures = compose.comparison_figures(
         cfg,
         compared,
-        models,
+        result.models,
         configurations,
         samples,
         meta["classes"],
-        baseline=pc.baseline,
-        margin=pc.equivalence_margin,
+        baseline=cfg.analysis.baseline,
+        margin=cfg.analysis.equivalence_margin,
     )
     written = []
     for stem, fig in figures.items():
@@ -75,15 +76,23 @@ def _main() -> None:
             plt.close(fig)
     files.write_csv(paths.SUMMARY_CSV, configurations)
     files.write_csv(paths.MODELS_CSV, every)
+    caption = tables.caption(configurations, result.label, result.rule)
     for arch in cfg.models.architectures:
-        files.write_table(paths.result_table(arch), tables.headline(configurations, arch))
+        files.write_table(paths.result_table(arch), tables.headline(configurations, arch), caption)
+    files.write_table(paths.result_table("budgets"), result.budgets, caption)
     files.write_table(paths.result_table("neurons"), tables.neurons(configurations))
-    rates = verdicts = None
-    if grid:
-        rates, verdicts = learning_rates.grid(every), learning_rates.verdicts(every, compare)
-        files.write_table(paths.result_table("learning_rates"), rates)
-        files.write_table(paths.result_table("verdicts_by_rate"), verdicts)
-    sections = tables.summary_sections(configurations, every, rates, verdicts)
+    if result.rates is not None:
+        files.write_table(paths.result_table("learning_rates"), result.rates)
+        files.write_table(paths.result_table("verdicts_by_rate"), result.verdicts_by_rate)
+    sections = tables.summary_sections(
+        configurations,
+        every,
+        result.budgets,
+        result.label,
+        result.rule,
+        result.rates,
+        result.verdicts_by_rate,
+    )
     files.write_markdown(paths.SUMMARY_MD, sections)
     files.write_json(paths.AGGREGATES, tables.aggregates(configurations))
     files.write_tsv(paths.EPOCHS, tables.per_epoch(metrics, "history", tables.EPOCH_COLUMNS))

@@ -1,15 +1,18 @@
-"""Stage ``train``: train every MLP of the matrix that has no finished result, with early
-stopping on validation accuracy; keep the others byte for byte.
+"""Stage ``train``: train every MLP of the matrix that has no finished result for its budget of
+``train.max_epochs`` epochs (or until early stopping, ``train.early_stopping``), keeping its
+best-validation checkpoint within each budget; keep the others byte for byte.
 
 A model's result is reused when ``models/<model>/record.json`` holds its run key (the params
 that define it, the prepared data's checksum, the hash of the code that trains it) and its
 files are all there: adding a seed trains only the new models. On CUDA the models of one
 architecture train as one stacked network (``actlab.training.pack``); on the CPU one after
 another (``train.pack_size``). Writes, per model, ``models/<model>/`` (init.pt, best.pt,
-record.json, neuron_history.pt, weight_histograms.pt), ``metrics/train/<model>.json``,
-``metrics/curves/<model>.tsv`` and ``metrics/timing/<model>.json``; logs params, per-epoch
-metrics (step = epoch) and the checkpoint to the model's MLflow run. A stopped training
-(SIGTERM, Ctrl-C, ``kill -9``) continues from its last resume state, in the same runs.
+budgets.pt, record.json with the analysis plan it trained under, neuron_history.pt,
+weight_histograms.pt), ``metrics/train/<model>.json``, ``metrics/curves/<model>.tsv`` and
+``metrics/timing/<model>.json``; logs params, per-epoch metrics (step = epoch), the plan and
+the checkpoint to the model's MLflow run. A stopped training (SIGTERM, Ctrl-C, ``kill -9``)
+continues from its last resume state, in the same runs. The work is
+``actlab.training.driver``'s.
 """
 
 from __future__ import annotations

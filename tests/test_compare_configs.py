@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,20 +72,33 @@ def test_one_candidate_by_hand():
     assert row["epochs (vs baseline)"] == "21.0 (0/3 at max_epochs) vs 21.0 (0/3 at max_epochs)"
 
 
-def test_a_family_of_two_is_adjusted_twice_and_identical_differences_are_exact():
+def test_a_family_of_two_pools_its_seed_variance_with_dunnett():
+    """relu-deep and its two inits, seed-blocked: residuals of the additive model by hand, df
+    (3 - 1)(3 - 1) = 4, Dunnett's many-to-one adjustment for 2 comparisons."""
+    from actlab.analysis import compare
+
     table = compare_configs.compare(
         M, compare_configs.families_across(M, "deep")[:1], margin=0.5, chance=10.0
     ).set_index("candidate")
-    p = 1 - abs(T) / math.sqrt(2 + T * T)
-    half = t_quantile_df2(1 - 0.05 / 4) * SE  # Bonferroni: level 1 - alpha/2, two-sided
+    x = np.array([[88.0, 88.5, 87.5], [87.0, 88.0, 87.5], [88.5, 89.0, 88.0]])
+    resid = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+    se = math.sqrt((resid**2).sum() / 4 * 2 / 3)  # a difference of two means of 3
+    t = -0.5 / se
     kaiming = table.loc["relu-deep_kaiming"]
-    assert kaiming["p (adj.)"] == f"{2 * p:.2g}"
-    assert kaiming["difference [adj. CI]"] == f"-0.50 [{-0.5 - half:+.2f}, {-0.5 + half:+.2f}]"
-    xavier = table.loc["relu-deep_xavier"]  # sd 0: exact interval, p 0, better
-    assert xavier["difference [adj. CI]"] == "+0.50 [+0.50, +0.50]"
-    assert xavier["p (adj.)"] == "0"
-    assert xavier["verdict"] == "better than relu-deep"
-    assert xavier["test acc %"] == "88.50 [87.26, 89.74]"
+    assert kaiming["adjusted by"] == "Dunnett"
+    assert kaiming["p (adj.)"] == f"{1 - compare.dunnett_cdf(abs(t), 2, 4.0):.2g}"
+    c = compare.Family("Dunnett", 2).critical(4.0)
+    assert kaiming["difference [adj. CI]"] == f"-0.50 [{-0.5 - c * se:+.2f}, {-0.5 + c * se:+.2f}]"
+    assert table.loc["relu-deep_xavier", "test acc %"] == "88.50 [87.26, 89.74]"
+
+
+def test_identical_differences_are_not_tested_on_their_own():
+    """+0.50 on every seed: no seed spread to test against, and no p of 0."""
+    row = compare_configs.compare(
+        M, [("relu-deep", ["relu-deep_xavier"])], margin=0.5, chance=10.0
+    ).iloc[0]
+    assert row["difference [adj. CI]"] == "+0.50" and row["p (adj.)"] == ""
+    assert row["verdict"] == "cannot tell: identical differences on every seed"
 
 
 def test_a_baseline_that_did_not_train_gets_no_test_and_says_so():
@@ -104,7 +118,7 @@ def test_the_tool_writes_the_table_and_names_what_is_wrong(tmp_path, capsys):
     text = out.read_text()
     assert text.startswith("| candidate") and text.count("\n") == 2 + 3
     assert compare_configs.main([str(csv), "--family", "relu-deep", "relu-deep_xavier"]) == 0
-    assert "better than relu-deep" in capsys.readouterr().out
+    assert "identical differences on every seed" in capsys.readouterr().out
 
     def error(*argv):
         assert compare_configs.main([str(csv), *argv]) == 2

@@ -61,11 +61,24 @@ def test_defaults_are_the_reference_configuration():
         ({"train__lr": []}, r"train.lr: \[\] must be a number or a list of 1 to 64 numbers"),
         ({"train__min_epochs": 0}, r"train.min_epochs: 0 must be >= 1"),
         (
-            {"plot__baseline": "gelu"},
-            r"plot.baseline: 'gelu' is not in models.activations \['sigmoid', 'tanh', 'relu', "
+            {"analysis__baseline": "gelu"},
+            r"analysis.baseline: 'gelu' is not in models.activations \['sigmoid', 'tanh', 'relu', "
             r"'leakyrelu', 'elu', 'swish', 'identity'\]; name one of them",
         ),
-        ({"plot__equivalence_margin": 0}, r"plot.equivalence_margin: 0 must be > 0"),
+        ({"analysis__equivalence_margin": 0}, r"analysis.equivalence_margin: 0 must be > 0"),
+        ({"analysis__alpha": 0.5}, r"analysis.alpha: 0.5 must be < 0.5"),
+        ({"analysis__power": 0.01}, r"analysis.power: 0.01 must be above analysis.alpha 0.05"),
+        ({"analysis__delta": -1}, r"analysis.delta: -1 must be > 0"),
+        (
+            {"analysis__confirm_seeds": [42, 1000]},
+            r"analysis.confirm_seeds: 1000 is not in models.seeds \[42, 43, 44\]; a confirmatory",
+        ),
+        ({"analysis__confirm_seeds": 42}, r"analysis.confirm_seeds: 42 must be a list of integers"),
+        ({"train__budgets": [12, 50]}, r"train.budgets: 50 is not below train.max_epochs 50"),
+        ({"train__budgets": [12, "x"]}, r"train.budgets\[1\]: 'x' must be an integer"),
+        ({"train__budgets": [12, 12]}, r"train.budgets: \[12, 12\] lists a number twice"),
+        ({"train__early_stopping": "yes"}, r"train.early_stopping: 'yes' must be true or false"),
+        ({"train__early_stopping": "true"}, r"must be true or false \(drop the quotes\)"),
         (
             {"train__patience_on": "loss"},
             r"train.patience_on: 'loss' is not allowed; use one of val_acc, val_loss, either",

@@ -203,7 +203,7 @@ def params_read(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("workspace")
     write_mirror(root / "mirror", n_train=500, n_test=100)
-    raw = tiny_params(root / "mirror", train__max_epochs=2, data__val_size=100)
+    raw = tiny_params(root / "mirror", train__max_epochs=2, train__budgets=[1], data__val_size=100)
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
     mp = pytest.MonkeyPatch()
     mp.chdir(root)

@@ -74,8 +74,9 @@ def test_outputs_and_metrics(repo):
     assert [(r["configuration"], r["seeds"], r["trained"]) for r in summary] == [
         ("relu-tiny", "1", "1")
     ]
-    headline = (repo / "metrics/results/tiny.md").read_text()  # what the docs copy
-    assert headline.startswith("| activation") and "| relu " in headline
+    caption, _, headline = (repo / "metrics/results/tiny.md").read_text().partition("\n\n")
+    assert caption.startswith("*exploratory; trained with a fixed budget of 4 epochs")
+    assert headline.startswith("| activation") and "| relu " in headline  # what the docs copy
     aggregates = json.loads((repo / "metrics/aggregates.json").read_text())
     assert aggregates["relu-tiny"]["ci_low"] is None  # one seed: no interval
     assert "(one seed)" in (repo / "metrics/summary.md").read_text()  # no interval
@@ -173,16 +174,25 @@ def test_training_is_bit_identical_on_rerun(repo):
 
 
 def test_new_run_key_with_identical_checkpoint_still_gets_test_metrics(repo):
-    """patience 7 -> 8 cannot change 4 epochs: same checkpoint bytes, but a new run key, so
-    evaluate must rerun to log into the new run (it reads the key from record.json)."""
+    """Early stopping on (patience 7 from epoch 20) cannot change 4 epochs: same checkpoint
+    bytes, but a new run key, so evaluate must rerun to log into the new run (it reads the
+    key from record.json)."""
     best = md5(repo / f"models/{MODEL}/best.pt")
-    write_params(repo, train__patience=8)
+    write_params(repo, train__early_stopping=True)
     result = dvc(repo, "repro")
     assert {"train", "evaluate", "dead_neurons"} <= ran(result) and trained(result) == 1
     assert md5(repo / f"models/{MODEL}/best.pt") == best
     run = live_runs(repo)[MODEL]
-    assert run.data.params["train.patience"] == "8"
+    assert run.data.params["train.early_stopping"] == "True"
+    assert run.data.params["train.patience"] == "7"
     assert "test_acc" in run.data.metrics and "dead/trained/total" in run.data.metrics
+
+
+def test_under_a_fixed_budget_the_stopping_rule_retrains_nothing(repo):
+    """patience, min_epochs and patience_on decide nothing without early stopping."""
+    write_params(repo, train__patience=3, train__min_epochs=2, train__patience_on="val_acc")
+    result = dvc(repo, "repro")
+    assert trained(result) == 0 and ran(result) == {"check_params", "train"}
 
 
 def test_plot_param_reruns_only_plot(repo):
@@ -236,7 +246,7 @@ def test_a_grid_of_rates_compares_each_activation_at_its_chosen_rate(repo):
     }
     grid = (repo / "metrics/results/learning_rates.md").read_text()
     rows = grid.splitlines()[2:]  # below the header
-    assert sum("| relu " in r for r in rows) == 2 and sum("| chosen " in r for r in rows) == 2
+    assert sum("| relu " in r for r in rows) == 2 and sum("| chosen" in r for r in rows) == 2
     summary = (repo / "metrics/summary.md").read_text()
     assert "## Learning rates" in summary and "## Verdicts per rate" in summary
     configurations = list(csv.DictReader((repo / "metrics/summary.csv").read_text().splitlines()))

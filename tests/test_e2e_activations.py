@@ -22,7 +22,7 @@ def workspace(tmp_path_factory):
         models__seeds=[42],
         activation_options__prelu={"init": 0.25, "per": "neuron"},
         train__max_epochs=2,
-        train__min_epochs=1,
+        train__budgets=[1],
     )
 
 

@@ -76,16 +76,16 @@ def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
         "--set",
         "train.max_epochs=1",
         "--set",
-        "train.patience=1",
+        "train.budgets=[]",
     )
     cases = {  # leaky relu: its alpha comes from the preset too
         "mnist-custom-autograd": (
-            ("--set", "models.activations=[leakyrelu]", "--set", "plot.baseline=leakyrelu"),
+            ("--set", "models.activations=[leakyrelu]", "--set", "analysis.baseline=leakyrelu"),
             ["leakyrelu"],
             ["mlp_128_64"],
         ),
         "mnist-shallow-deep": (
-            ("--set", "models.activations=[leakyrelu]", "--set", "plot.baseline=leakyrelu"),
+            ("--set", "models.activations=[leakyrelu]", "--set", "analysis.baseline=leakyrelu"),
             ["leakyrelu"],
             ["shallow_64x4", "deep_48x9"],
         ),

@@ -26,7 +26,7 @@ from tests.helpers.e2e import (
 
 pytestmark = pytest.mark.slow
 # long enough to be stopped midway, with a resume state after every epoch
-LONG = {"train__max_epochs": 40, "train__patience": 40, "train__checkpoint_seconds": 0}
+LONG = {"train__max_epochs": 40, "train__checkpoint_seconds": 0}
 
 
 def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
@@ -186,7 +186,7 @@ def stage_pids(repo, module="stages.train") -> list[int]:
 def test_sigterm_to_dvc_stops_its_training_and_closes_the_run(repo, tmp_path):
     """SIGTERM to ``dvc repro`` (not to the stage): the training stops within seconds, its run
     is closed as KILLED, and its resume state stays for the next ``dvc repro``."""
-    write_params(repo, train__max_epochs=400, train__patience=400, train__checkpoint_seconds=0)
+    write_params(repo, train__max_epochs=400, train__checkpoint_seconds=0)
     env = environment()
     log = tmp_path / "repro.log"
     with log.open("w") as out:

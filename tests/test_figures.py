@@ -135,9 +135,12 @@ def tables(accuracies, baseline="relu", margin=0.5, chance=19.0):
                 "pi_high": accs.mean() + 1.5 if trained == len(accs) else np.nan,
                 "test_acc_seeds": ", ".join(f"{x:.1f}" for x in accs),
                 "baseline": baseline,
+                "adjustment": "Bonferroni" if ok else "",
                 "diff_mean": diff,
                 "diff_ci_low": diff - 0.6,
                 "diff_ci_high": diff + 0.6,
+                "diff_ci_low_new": diff - 0.9,
+                "diff_ci_high_new": diff + 0.9,
                 "verdict": "baseline"
                 if a == baseline
                 else (
@@ -165,6 +168,10 @@ def test_forest_has_one_interval_per_trained_activation_and_lists_the_rest():
     (ax,) = [a for a in fig.axes if a.get_gid() == "forest-base"]
     intervals = [line for line in ax.get_lines() if line.get_gid() == "interval"]
     assert len(intervals) == 2  # tanh and identity; not relu (baseline), not sigmoid
+    new = [line for line in ax.get_lines() if line.get_gid() == "interval-new"]
+    # identity: 84.07 - 88.23 = -4.17, its interval on new images +-0.9
+    assert [list(line.get_xdata()) for line in new][1] == pytest.approx([-5.067, -3.267], abs=1e-3)
+    assert all(n.get_linewidth() < i.get_linewidth() for n, i in zip(new, intervals, strict=True))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["tanh", "identity"]
     seeds = [c for c in ax.collections if c.get_gid() == "seeds"]
     assert [len(c.get_offsets()) for c in seeds] == [3, 3]
@@ -176,8 +183,8 @@ def test_forest_has_one_interval_per_trained_activation_and_lists_the_rest():
     text = " ".join(t.get_text() for t in strip.texts)
     assert "sigmoid: 2/3 seeds at chance (test acc 10.0, 10.0, 79.3)" in text
     title = fig._suptitle.get_text()
-    assert "relu" in title and "Bonferroni" in title and "3 seeds" in title
-    assert "±0.5" in title
+    assert "relu" in title and "(base Bonferroni 2)" in title and "3 seeds" in title
+    assert "±0.5" in title and "this test set (thick)" in title and "new images" in title
     (right,) = ax.child_axes  # the verdicts, at each row's right
     assert [t.get_text() for t in right.get_yticklabels()] == ["inconclusive", "worse than relu"]
 
@@ -231,6 +238,11 @@ def test_accuracy_is_zoomed_and_annotates_configurations_at_chance():
     assert ax.get_legend() is None and fig.legends  # the key is outside the data
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "95 % prediction interval for one more seed (cut at the axis edge)" in labels
+    # paired, not unpaired intervals: each seed joined across the activations that trained
+    paths = [line for line in ax.get_lines() if line.get_gid() == "seed-path"]
+    assert len(paths) == 3 and all(len(p.get_xdata()) == 3 for p in paths)  # relu, tanh, identity
+    assert not [line for line in ax.get_lines() if line.get_gid() == "ci"]
+    assert "one seed across activations" in labels
 
 
 def test_curves_are_small_multiples_with_a_line_and_a_stop_marker_per_seed():
@@ -464,26 +476,38 @@ def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_famil
     models, configurations = tables(MIXED)
     tanh = configurations["activation"] == "tanh"
     configurations.loc[tanh, "diff_ci_low"] = -17.0  # far from every dot (about -0.4)
-    configurations["mdd"] = np.where(tanh, 1.32, np.nan)
+    configurations.loc[tanh, "diff_ci_low_new"] = -18.0
+    configurations["mdd_low"] = np.where(tanh, 1.32, np.nan)
+    configurations["mdd_high"] = np.where(tanh, 4.04, np.nan)
     configurations["hit_max_epochs"] = np.where(configurations["activation"] == "identity", 2, 0)
-    configurations["p_paired"] = np.where(
-        tanh | (configurations["activation"] == "identity"), 0.1, np.nan
-    )
     fig = forest.comparison(cfg().plot, configurations, models, baseline="relu", margin=0.5)
     (ax,) = [a for a in fig.axes if a.get_gid() == "forest-base"]
     low, high = ax.get_xlim()
     assert -6 < low < -4.6 and high < 1.5  # not stretched to -17 by tanh's interval
     edges = [t.get_text() for t in ax.texts if t.get_gid() == "interval-edge"]
-    assert edges == ["-17.0"]
-    (arrow,) = [line for line in ax.get_lines() if line.get_gid() == "interval-edge"]
-    assert arrow.get_marker() == "<" and list(arrow.get_ydata()) == [0]  # tanh's row
+    # tanh's intervals on this test set and on new images (just above), identity's on new images
+    assert edges == ["-17.0", "-18.0", "-5.1"]
+    arrows = [line for line in ax.get_lines() if line.get_gid() == "interval-edge"]
+    assert [a.get_marker() for a in arrows] == ["<", "<", "<"]
+    assert [list(a.get_ydata()) for a in arrows] == [[0], [-0.2], [0.8]]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["tanh", "identity · 2/3 at max_epochs"]
     (right,) = ax.child_axes
     verdicts = [t.get_text() for t in right.get_yticklabels()]
-    assert verdicts == ["inconclusive (could detect ≥ 1.3 points)", "worse than relu"]
+    assert verdicts == ["inconclusive (could detect ≥ 1.3–4.0 points)", "worse than relu"]
     title = fig._suptitle.get_text()
-    assert "(base 2)" in title and "may still have been improving" in title
+    assert "(base Bonferroni 2)" in title and "may still have been improving" in title
+
+
+def test_forest_panels_share_one_x_axis():
+    """A deep network's small differences and a base network's large ones on one scale."""
+    accs = dict(MIXED)
+    accs |= {(a, "deep"): [v - 0.1 for v in vals] for (a, arch), vals in MIXED.items()}
+    accs["identity", "deep"] = [88.0, 88.4, 88.2]  # near relu-deep
+    models, configurations = tables(accs)
+    fig = forest.comparison(cfg().plot, configurations, models, baseline="relu", margin=0.5)
+    base, deep = (a for a in fig.axes if a.get_gid() in ("forest-base", "forest-deep"))
+    assert base.get_xlim() == deep.get_xlim() and base.get_xlim()[0] < -4
 
 
 def test_activation_distributions_say_did_not_train_and_draw_five_of_ten_layers():

@@ -38,7 +38,7 @@ def test_a_model_does_not_depend_on_its_pack_mates(optimizer, lr, threads):
     also when mates stop early and leave the stack (with their optimiser state), under one
     thread and several (three: work split mid-vector)."""
     edits = {"train__optimizer": optimizer, "train__lr": lr, "train__patience": 1}
-    edits["train__max_epochs"] = 6
+    edits |= {"train__max_epochs": 6, "train__budgets": [2, 4]}  # best within each, too
     alone = run([spec("relu")], **edits)
     packed = run([spec("relu"), *MATES], **edits)
     assert same(alone["relu-base-42"], packed["relu-base-42"])

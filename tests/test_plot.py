@@ -1,10 +1,11 @@
 """The comparison table and figures, on hand-made metrics whose right answers are known."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from actlab import config
-from actlab.analysis import stats, tables
+from actlab.analysis import compare, stats, tables
 from actlab.analysis.tables import configuration_table, model_table, readable
 from actlab.identity import ModelSpec
 from actlab.records import ModelMetrics, ModelRecord
@@ -150,11 +151,11 @@ def test_configuration_table_columns_and_numbers():
     assert (relu["pi_low"], relu["pi_high"]) == stats.prediction_interval(values)
     assert relu["reference_in_pi"] == "yes" and relu["hit_max_epochs"] == 2
     assert relu["dead_init_mean"] == 12 and relu["dead_init_std"] == 0
-    assert relu["verdict"] == stats.BASELINE and pd.isna(relu["diff_mean"])
-    assert pd.isna(relu["p_adjusted"]) and pd.isna(relu["mdd"])
+    assert relu["verdict"] == compare.BASELINE and pd.isna(relu["diff_mean"])
+    assert pd.isna(relu["p_adjusted"]) and pd.isna(relu["mdd_low"])
     sigmoid = table.loc["sigmoid-base"]
     assert sigmoid["trained"] == 0 and sigmoid["verdict"] == "did not train (0/3)"
-    assert pd.isna(sigmoid["diff_mean"]) and pd.isna(sigmoid["p_paired"])
+    assert pd.isna(sigmoid["diff_mean"]) and pd.isna(sigmoid["p_test"])
     assert pd.isna(sigmoid["hit_max_epochs"])  # metrics from before `stopped` was recorded
     # all three at chance is one population: it has an interval; 10.0 inside its PI
     assert sigmoid["pi_low"] < 10.0 < sigmoid["pi_high"] and sigmoid["reference_in_pi"] == "yes"
@@ -169,27 +170,38 @@ def test_comparisons_with_the_baseline_unrounded():
         a: dict(zip(g["seed"], g["test_acc"], strict=True))
         for a, g in model_table("mnist", metrics, chance=CHANCE).groupby("activation")
     }
-    expected = stats.compare_to_baseline(by_activation, "relu", margin=0.5, chance=CHANCE)
+    expected = compare.compare_to_baseline(by_activation, "relu", margin=0.5, chance=CHANCE)
     table = table.set_index("activation")
     tanh = table.loc["tanh"]
-    # d = [-20, -20.01, -19.99]: t = -20 / (0.01 / sqrt 3), df 2: p = 1 - |t| / sqrt(2 + t^2)
-    t = 20 / (0.01 / 3**0.5)
-    assert tanh["p_paired"] == pytest.approx(1 - t / (2 + t * t) ** 0.5, rel=1e-6)  # 8.3e-08
-    assert tanh["p_adjusted"] == expected["tanh"].p_adjusted == pytest.approx(2 * 8.33e-8, 1e-3)
-    assert tanh["verdict"] == "worse than relu" and tanh["diff_ci_high"] < 0
+    # three seeds cannot show the variances differ: pooled, Dunnett over the 2 comparisons
+    # (by hand: the residual sd of the seed-blocked table, df (3 - 1)(3 - 1) = 4)
+    x = np.array([[88.62, 86.62, 89.62], [68.62, 66.61, 69.63], [87.62, 86.62, 85.62]])
+    resid = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+    se = float(np.sqrt((resid**2).sum() / 4 * 2 / 3))
+    t = (x[1] - x[0]).mean() / se
+    assert tanh["adjustment"] == "Dunnett" and tanh["diff_sd"] == pytest.approx(se * 3**0.5)
+    assert tanh["p_test"] == pytest.approx(1 - compare.dunnett_cdf(abs(t), 2, 4.0), abs=1e-12)
+    assert tanh["p_adjusted"] == expected["tanh"].p_adjusted == tanh["p_test"]
+    assert tanh["verdict"] == "worse than relu on this test set" and tanh["diff_ci_high"] < 0
     elu = expected["elu"]  # the numbers themselves, not rounded
-    assert table.loc["elu", "diff_ci_low"] == elu.ci_low and table.loc["elu", "mdd"] == elu.mdd
+    assert table.loc["elu", "diff_ci_low"] == elu.ci_low
+    assert (table.loc["elu", "mdd_low"], table.loc["elu", "mdd_high"]) == (
+        elu.mdd_low,
+        elu.mdd_high,
+    )
     assert table.loc["elu", "p_equivalence"] == elu.p_equivalence
-    assert table.loc["elu", "verdict"] == stats.INCONCLUSIVE
+    assert table.loc["elu", "verdict"] == compare.INCONCLUSIVE
     shown = readable(table.reset_index()).set_index("configuration")
-    assert shown.loc["tanh-base", "p (adj.)"] == "1.7e-07"
+    assert shown.loc["tanh-base", "p (adj.)"] == f"{tanh['p_test']:.2g}"
     assert shown.loc["elu-base", "p (adj.)"] == f"{expected['elu'].p_adjusted:.2g}"
-    mdd = expected["elu"].mdd
-    assert shown.loc["elu-base", "detectable ≥"] == f"{mdd:.1f}"
-    assert shown.loc["elu-base", "verdict"] == f"inconclusive (could detect ≥ {mdd:.1f} points)"
+    span = f"{elu.mdd_low:.1f}–{elu.mdd_high:.1f}"
+    assert shown.loc["elu-base", "detectable ≥"] == span
+    assert shown.loc["elu-base", "verdict"] == f"inconclusive (could detect ≥ {span} points)"
     low, high = expected["tanh"].ci_low, expected["tanh"].ci_high
-    assert shown.loc["tanh-base", "vs relu [adj. CI]"] == f"-20.00 [{low:+.2f}, {high:+.2f}]"
-    assert shown.loc["relu-base", "vs relu [adj. CI]"] == ""
+    versus = "vs relu [adj. CI], this test set"
+    assert shown.loc["tanh-base", versus] == f"-20.00 [{low:+.2f}, {high:+.2f}]"
+    assert shown.loc["relu-base", versus] == ""
+    assert shown.loc["tanh-base", "[adj. CI], new images"] == ""  # no per-image predictions
     assert "p equiv. (±0.5)" in shown.columns and shown.loc["relu-base", "trained"] == "3/3"
 
 
@@ -204,7 +216,7 @@ def test_mixed_or_identical_seeds_show_their_values_not_an_interval():
         assert row[["test_acc_ci_low", "test_acc_ci_high", "pi_low", "pi_high"]].isna().all()
         assert pd.isna(row["reference_in_pi"])  # None (NaN in pandas' string columns)
     assert table.loc["sigmoid", "verdict"] == "1/3 seeds trained"
-    assert table.loc["sigmoid", "trained"] == 1 and pd.isna(table.loc["sigmoid", "p_paired"])
+    assert table.loc["sigmoid", "trained"] == 1 and pd.isna(table.loc["sigmoid", "p_test"])
     assert table.loc["elu", "test_acc_std"] == 0 and table.loc["elu", "trained"] == 3
     shown = readable(table.reset_index()).set_index("configuration")
     assert shown.loc["sigmoid-base", "test acc %"] == "per seed: 10.00, 10.00, 79.30"
@@ -229,14 +241,15 @@ def test_headline_is_one_architecture_for_the_readme():
         "activation",
         "trained",
         "test acc %",
-        "vs relu [adj. CI]",
+        "vs relu [adj. CI], this test set",
+        "[adj. CI], new images",
         "p (adj.)",
         "verdict",
         "epochs",
     ]
     assert head["activation"].tolist() == ["relu", "tanh"]
     assert head.loc[0, "epochs"] == "3.0 ± 0.0"  # hand-made metrics say nothing of stopping
-    assert head["verdict"].tolist() == [stats.BASELINE, "worse than relu"]
+    assert head["verdict"].tolist() == [compare.BASELINE, "worse than relu on this test set"]
     assert head.loc[1, "p (adj.)"] == "8.3e-08"  # one comparison: not adjusted
     with pytest.raises(ValueError, match="'deep'.*base"):
         tables.headline(table, "deep")

@@ -237,3 +237,58 @@ def test_a_loss_that_is_not_finite_stops_as_diverged_without_a_new_best():
     stop.update(tc, 1, {"train_loss": 1.0, "val_acc": 0.5, "val_loss": 1.0})
     nan = {"train_loss": float("nan"), "val_acc": 0.9, "val_loss": 0.1}
     assert stop.update(tc, 2, nan) == (False, "diverged") and stop.best_epoch == 1
+
+
+def test_a_fixed_budget_trains_every_model_max_epochs():
+    """Early stopping off (the default): no patience ends a model; each keeps its best epoch."""
+    tc = train_config(train__max_epochs=6, train__patience=1, train__early_stopping=False)
+    result = loop.train_model(tc, spec("relu"), splits(), torch.device("cpu"))
+    assert len(result.history) == 6 and result.stopped == stopping.MAX_EPOCHS
+    accs = [row["val_acc"] for row in result.history]
+    assert result.best_epoch == accs.index(max(accs)) + 1
+
+
+@pytest.mark.parametrize("stop_after", [None, 3])
+def test_each_budget_keeps_the_best_checkpoint_within_it(stop_after, threads):
+    """train.budgets [2, 4] of 6 epochs: the best-validation epoch among the first 2 and the
+    first 4, with that epoch's weights; the same when training was stopped at epoch 3 and
+    resumed (the budgets' states travel in the resume state)."""
+    import io as bytes_io
+
+    tc = train_config(
+        train__max_epochs=6, train__budgets=[2, 4], train__early_stopping=False, train__lr=0.05
+    )
+    model = spec("tanh")
+    whole = loop.train_model(tc, model, splits(), torch.device("cpu"))
+    accs = [row["val_acc"] for row in whole.history]
+    for budget in (2, 4):
+        epoch, state = whole.budget_best[budget]
+        assert epoch == accs.index(max(accs[:budget])) + 1
+        rerun = loop.train_model(
+            train_config(
+                train__max_epochs=epoch,
+                train__budgets=[],
+                train__early_stopping=False,
+                train__lr=0.05,
+            ),
+            model,
+            splits(),
+            torch.device("cpu"),
+        )
+        assert all(torch.equal(state[k], v) for k, v in rerun.best_state.items())
+    if stop_after is None:
+        return
+    saved = {}
+
+    def save_then_die(state):
+        buffer = bytes_io.BytesIO()
+        torch.save(state.to_dict(), buffer)
+        saved["state"] = buffer.getvalue()
+        if state.epoch == stop_after:
+            raise Killed
+
+    with pytest.raises(Killed):
+        loop.train_model(tc, model, splits(), torch.device("cpu"), save_state=save_then_die)
+    state = ResumeState.from_dict(torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True))
+    resumed = loop.train_model(tc, model, splits(), torch.device("cpu"), resume=state)
+    assert same_result(resumed, whole)

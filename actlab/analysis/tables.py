@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from actlab.analysis import stats
+from actlab.analysis import compare, stats
 from actlab.identity import configuration_of
 from actlab.records import ModelMetrics, ModelRecord
 
@@ -63,13 +63,19 @@ def model_table(
     """One row per trained model. ``chance`` is the test accuracy (%) of guessing, 100 / number
     of classes: ``trained`` says whether the model reached ``stats.trained_threshold(chance)``.
     ``stopped`` is why training ended ("patience", "max_epochs", "diverged"; None in metrics
-    written before training recorded it). Wall times are not in it: they differ between
-    identical reruns and live in ``metrics/timing/`` and MLflow."""
+    written before training recorded it). ``test_acc_e<b>`` and ``best_epoch_e<b>``: the test
+    accuracy and epoch of the best checkpoint within each earlier budget (``train.budgets``).
+    Wall times are not in it: they differ between identical reruns and live in
+    ``metrics/timing/`` and MLflow."""
     threshold = stats.trained_threshold(chance)
     rows = []
     for name, m in metrics.items():
         spec, d = m.record.spec, m.dead
         test_acc = round(100 * m.evaluate["test_acc"], 2)
+        budgets = {}
+        for b, kept in m.evaluate.get("budgets", {}).items():
+            budgets[f"test_acc_e{b}"] = round(100 * kept["test_acc"], 2)
+            budgets[f"best_epoch_e{b}"] = kept["epoch"]
         rows.append(
             {
                 "model": name,
@@ -80,6 +86,7 @@ def model_table(
                 "seed": spec.seed,
                 "parameters": m.train["parameters"],
                 "epochs": m.train["epochs_trained"],
+                "best_epoch": m.train.get("best_epoch"),
                 "stopped": m.train.get("stopped"),
                 "best_val_acc": _percent(m.train["best_val_acc"]),
                 "diverged_at_epoch": m.train.get("diverged_at_epoch"),
@@ -97,6 +104,7 @@ def model_table(
                     "worst_layer_percent"
                 ],
                 "grad_log10_ratio_init": _gradient_ratio(m.distributions),
+                **budgets,
             }
         )
     return pd.DataFrame(rows)
@@ -130,34 +138,52 @@ def _number(value: float | None) -> float:
 
 
 def configuration_table(
-    models: pd.DataFrame, *, baseline: str, margin: float, chance: float
+    models: pd.DataFrame,
+    *,
+    baseline: str,
+    margin: float,
+    chance: float,
+    alpha: float = stats.ALPHA,
+    correct: Mapping[str, Any] | None = None,
+    column: str = "test_acc",
 ) -> pd.DataFrame:
-    """One row per activation x architecture (columns: ``CONFIGURATION_COLUMNS``, then
+    """One row per configuration (columns: ``CONFIGURATION_COLUMNS``, then
     ``<column>_mean``/``<column>_std`` of every ``SPREAD`` column).
 
-    Test accuracy (%) over the seeds: how many ``trained``, mean, std, 95 % t interval, the
+    Test accuracy (%, the models table's ``column``: ``test_acc``, or a budget's
+    ``test_acc_e<b>``) over the seeds: how many ``trained``, mean, std, 95 % t interval, the
     per-seed values in seed order, and the 95 % prediction interval of one new run, which the
     published single run is checked against (``reference_in_pi``). Both intervals are NaN with
     fewer than 2 seeds and where the seeds are mixed (some trained, some not) or identical.
-    Then ``stats.compare_to_baseline`` against ``baseline`` of the same architecture: mean
-    difference, Bonferroni-adjusted interval and p, minimum detectable difference, adjusted
-    TOST p against ±``margin``, verdict (the ``diff_*`` and p columns are NaN for the baseline
-    itself and where no test was made). ``hit_max_epochs``: how many seeds stopped at
-    max_epochs (NaN when no seed recorded why it stopped). ``baseline``, ``margin`` and
-    ``chance`` are also kept in the frame's ``attrs`` for ``readable``."""
+    Then ``compare.compare_to_baseline`` against ``baseline`` of the same architecture
+    (``correct``: per model, which test images it got right, for the interval on new images):
+    the mean difference, its adjusted intervals on this test set and on new images, adjusted
+    p and TOST p against ±``margin``, the range of detectable differences and the verdict
+    (NaN for the baseline itself and where no test was made). ``hit_max_epochs``: how many
+    seeds stopped at max_epochs (NaN when no seed recorded why it stopped). ``baseline``,
+    ``margin`` and ``chance`` are also kept in the frame's ``attrs`` for ``readable``."""
     rows = []
     for arch, of_arch in models.groupby("architecture", sort=False):
         by_seed = {a: g.sort_values("seed") for a, g in of_arch.groupby("activation", sort=False)}
+        images = None
+        if correct is not None:
+            images = {
+                a: {s: correct[m] for s, m in zip(g["seed"], g["model"], strict=True)}
+                for a, g in by_seed.items()
+            }
         try:
-            comparisons = stats.compare_to_baseline(
-                {a: dict(zip(g["seed"], g["test_acc"], strict=True)) for a, g in by_seed.items()},
+            comparisons = compare.compare_to_baseline(
+                {a: dict(zip(g["seed"], g[column], strict=True)) for a, g in by_seed.items()},
                 baseline,
                 margin=margin,
                 chance=chance,
+                alpha=alpha,
+                correct=images,
             )
         except ValueError as e:
             raise ValueError(f"architecture {arch}: {e}") from e
         for activation, group in by_seed.items():
+            group = group.assign(test_acc=group[column])
             s = seed_summary(group, chance, SPREAD)
             values = group["test_acc"].astype(float).tolist()
             pi = stats.prediction_interval(values) if s["interval"] else None
@@ -181,9 +207,9 @@ def configuration_table(
                 "reference_in_pi": _inside(reference, pi),
                 "hit_max_epochs": s["hit_max_epochs"],
             }
-            for column in SPREAD:
-                row[f"{column}_mean"] = s[f"{column}_mean"]
-                row[f"{column}_std"] = s[f"{column}_std"]
+            for spread in SPREAD:
+                row[f"{spread}_mean"] = s[f"{spread}_mean"]
+                row[f"{spread}_std"] = s[f"{spread}_std"]
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame.attrs.update(baseline=baseline, margin=margin, chance=chance)
@@ -216,16 +242,29 @@ def seed_summary(group: pd.DataFrame, chance: float, spread: Sequence[str]) -> d
     return summary
 
 
-def comparison_columns(c: stats.Comparison) -> dict[str, Any]:
-    """A comparison with its baseline as table columns (NaN where no test was made)."""
+def comparison_columns(c: compare.Comparison) -> dict[str, Any]:
+    """A comparison with its baseline as table columns (NaN where no test was made).
+    ``diff_ci_*``: on this test set; ``diff_ci_*_new``: on new images like these;
+    ``p_adjusted``/``p_equivalence``: those the verdict stands on (new images where there are
+    per-image predictions); ``p_test``: on this test set; ``diff_sd``: the seeds' standard
+    deviation of the difference (pooled under Dunnett); ``image_se``: the test images' share
+    of its standard error; ``mdd_low``-``mdd_high``: the detectable range."""
+    image_se = None if c.image_variance is None else math.sqrt(c.image_variance)
     return {
+        "adjustment": c.method or "",
         "diff_mean": _number(c.mean_difference),
         "diff_ci_low": _number(c.ci_low),
         "diff_ci_high": _number(c.ci_high),
-        "p_paired": _number(c.p_value),
+        "diff_ci_low_new": _number(c.ci_low_new),
+        "diff_ci_high_new": _number(c.ci_high_new),
+        "diff_sd": _number(c.sd),
+        "diff_sd_df": _number(c.sd_df),
+        "image_se": _number(image_se),
+        "p_test": _number(c.p_test),
         "p_adjusted": _number(c.p_adjusted),
-        "mdd": _number(c.mdd),
         "p_equivalence": _number(c.p_equivalence),
+        "mdd_low": _number(c.mdd_low),
+        "mdd_high": _number(c.mdd_high),
         "verdict": c.verdict,
     }
 
@@ -243,13 +282,20 @@ CONFIGURATION_COLUMNS = (
     "test_acc_ci_high",
     "test_acc_seeds",
     "baseline",
+    "adjustment",
     "diff_mean",
     "diff_ci_low",
     "diff_ci_high",
-    "p_paired",
+    "diff_ci_low_new",
+    "diff_ci_high_new",
+    "diff_sd",
+    "diff_sd_df",
+    "image_se",
+    "p_test",
     "p_adjusted",
-    "mdd",
     "p_equivalence",
+    "mdd_low",
+    "mdd_high",
     "verdict",
     "pi_low",
     "pi_high",
@@ -294,19 +340,31 @@ def accuracy_text(r: Mapping[str, Any]) -> str:
     return f"per seed: {r['test_acc_seeds']}"
 
 
-def difference_text(r: Mapping[str, Any]) -> str:
+def difference_text(r: Mapping[str, Any], new: bool = False) -> str:
+    """The mean difference and its adjusted interval on this test set (or, ``new``, on new
+    images like these); the difference alone where it has no interval; '' where none."""
+    low, high = ("diff_ci_low_new", "diff_ci_high_new") if new else ("diff_ci_low", "diff_ci_high")
     if pd.isna(r["diff_mean"]):
         return ""
-    return f"{r['diff_mean']:+.2f} [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}]"
+    if pd.isna(r.get(low, NAN)):
+        return "" if new else f"{r['diff_mean']:+.2f}"
+    return f"{r['diff_mean']:+.2f} [{r[low]:+.2f}, {r[high]:+.2f}]"
 
 
 def verdict_text(r: Mapping[str, Any]) -> str:
-    """The verdict in full; an inconclusive one says the smallest difference the seeds could
-    detect (``mdd``)."""
-    verdict, mdd = str(r.get("verdict", "")), r.get("mdd", NAN)
-    if verdict == stats.INCONCLUSIVE and not pd.isna(mdd) and math.isfinite(float(mdd)):
-        return f"{stats.INCONCLUSIVE} (could detect ≥ {float(mdd):.1f} points)"
+    """The verdict in full; an inconclusive one says the range of differences the seeds could
+    detect (from the confidence interval of their standard deviation)."""
+    verdict = str(r.get("verdict", ""))
+    low, high = r.get("mdd_low", NAN), r.get("mdd_high", NAN)
+    if verdict == compare.INCONCLUSIVE and not pd.isna(low) and math.isfinite(float(high)):
+        return f"{compare.INCONCLUSIVE} (could detect ≥ {float(low):.1f}–{float(high):.1f} points)"
     return verdict
+
+
+def detectable_text(r: Mapping[str, Any]) -> str:
+    """The range of differences the seeds could detect (80 % power), '' where none."""
+    low, high = r.get("mdd_low", NAN), r.get("mdd_high", NAN)
+    return "" if pd.isna(low) else f"{float(low):.1f}–{float(high):.1f}"
 
 
 def at_max_epochs(r: Mapping[str, Any]) -> str:
@@ -322,9 +380,10 @@ def epochs_text(r: Mapping[str, Any]) -> str:
     return _plus_minus(r["epochs_mean"], r["epochs_std"], 1) + (f" ({at_max})" if at_max else "")
 
 
-def _versus(configurations: pd.DataFrame) -> str:
-    baselines = list(dict.fromkeys(configurations["baseline"]))
-    return f"vs {'/'.join(baselines) or 'baseline'} [adj. CI]"
+def _versus(configurations: pd.DataFrame) -> tuple[str, str]:
+    """The two comparison columns' headers: on this test set, on new images like these."""
+    baselines = "/".join(dict.fromkeys(configurations["baseline"])) or "baseline"
+    return f"vs {baselines} [adj. CI], this test set", "[adj. CI], new images"
 
 
 def readable(configurations: pd.DataFrame) -> pd.DataFrame:
@@ -334,7 +393,7 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
     frame's ``attrs`` (set by ``configuration_table``)."""
     margin = configurations.attrs.get("margin")
     equivalence = "p equiv." if margin is None else f"p equiv. (±{margin:g})"
-    versus = _versus(configurations)
+    versus, new = _versus(configurations)
     rows = []
     for _, r in configurations.iterrows():
         rows.append(
@@ -343,8 +402,10 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
                 "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
                 "test acc %": accuracy_text(r),
                 versus: difference_text(r),
+                new: difference_text(r, new=True),
                 "p (adj.)": p_text(r["p_adjusted"]),
-                "detectable ≥": "" if pd.isna(r["mdd"]) else f"{r['mdd']:.1f}",
+                "adjusted by": r["adjustment"],
+                "detectable ≥": detectable_text(r),
                 equivalence: p_text(r["p_equivalence"]),
                 "verdict": verdict_text(r),
                 "published": ""
@@ -375,7 +436,7 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
             f"no configurations of architecture {architecture!r}; there are: "
             f"{', '.join(dict.fromkeys(configurations['architecture']))}"
         )
-    versus = _versus(rows)
+    versus, new = _versus(rows)
     return pd.DataFrame(
         [
             {
@@ -383,12 +444,43 @@ def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
                 "trained": f"{int(r['trained'])}/{int(r['seeds'])}",
                 "test acc %": accuracy_text(r),
                 versus: difference_text(r),
+                new: difference_text(r, new=True),
                 "p (adj.)": p_text(r["p_adjusted"]),
                 "verdict": verdict_text(r),
                 "epochs": epochs_text(r),
             }
             for _, r in rows.iterrows()
         ]
+    )
+
+
+def budget_verdicts(per_budget: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
+    """Per configuration its verdict at every budget (each budget's configuration table, by
+    its epochs), and whether the verdict holds at every budget."""
+    budgets = sorted(per_budget)
+    first = per_budget[budgets[-1]]
+    rows = []
+    for i, r in first.reset_index(drop=True).iterrows():
+        at = {b: per_budget[b].reset_index(drop=True).iloc[i] for b in budgets}
+        verdicts = [at[b]["verdict"] for b in budgets]
+        rows.append(
+            {
+                "configuration": r["configuration"],
+                **{f"best within {b} epochs": verdict_text(at[b]) for b in budgets},
+                "holds at every budget": "yes" if len(set(verdicts)) == 1 else "no",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def caption(configurations: pd.DataFrame, label: str, rule: str) -> str:
+    """The line above a result table: what produced it."""
+    adjustments = sorted({a for a in configurations.get("adjustment", []) if a})
+    seeds = sorted({int(s) for s in configurations["seeds"]})
+    seeds_text = "/".join(str(s) for s in seeds)
+    return (
+        f"*{label}; trained with {rule}; {seeds_text} seeds per configuration; adjusted by "
+        f"{' or '.join(adjustments) or 'nothing (no test)'} within each architecture*"
     )
 
 
@@ -458,18 +550,27 @@ EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")
 DEAD_COLUMNS = ("epoch", "dead_total", "saturated_total")
 
 SUMMARY_TEXT = (
-    "Test accuracy over the seeds: how many trained (above chance), mean and 95 % Student-t "
-    "interval (per-seed values where the seeds are mixed or identical), and the 95 % "
-    "prediction interval of one new run, against which the published single run is checked. "
-    "Each activation is compared with {baseline}, paired by seed: mean difference with its "
-    "Bonferroni-adjusted interval and p (95 % family-wise per architecture), the smallest "
-    "difference the seeds could detect (80 % power), and a test of equivalence within "
-    "±{margin:g} points (TOST). docs/results.md explains each column."
+    "{label}: trained with {rule}. Test accuracy over the seeds: how many trained (above "
+    "chance), mean and 95 % Student-t interval (per-seed values where the seeds are mixed or "
+    "identical), and the 95 % prediction interval of one new run, against which the published "
+    "single run is checked. Each activation is compared with {baseline}, paired by seed: the "
+    "mean difference with its interval on this test set (the seeds' spread) and on new images "
+    "like these (the test images' sampling counted too), both adjusted over the "
+    "architecture's comparisons (Dunnett where the variances are compatible, else Bonferroni; "
+    "95 % family-wise), the adjusted p, the range of differences the seeds could detect (80 % "
+    "power), and a test of equivalence within ±{margin:g} points (TOST). docs/results.md "
+    "explains each column."
+)
+BUDGETS_TEXT = (
+    "Each model's best-validation checkpoint within each budget, compared the same way: a "
+    "conclusion that changes with the budget depends on how long the models trained."
 )
 GRID_TEXT = (
     "train.lr is a grid: each activation x architecture trained at every rate, and the rate "
-    "with the highest mean best validation accuracy is chosen (the test set plays no part). "
-    "The comparison above is at the chosen rates."
+    "with the highest mean best validation accuracy is chosen (a diverged seed counts as "
+    "chance; with confirmatory seeds, on the other seeds only; the test set plays no part). "
+    "The comparison above is at the chosen rates; a rate chosen at the grid's edge may have "
+    "a better neighbour beyond it."
 )
 VERDICTS_TEXT = "The verdicts with every activation at one rate, and each at its chosen rate."
 
@@ -477,14 +578,23 @@ VERDICTS_TEXT = "The verdicts with every activation at one rate, and each at its
 def summary_sections(
     configurations: pd.DataFrame,
     models: pd.DataFrame,
+    budgets: pd.DataFrame,
+    label: str,
+    rule: str,
     rates: pd.DataFrame | None = None,
     verdicts: pd.DataFrame | None = None,
 ) -> list[tuple[str, str, pd.DataFrame]]:
-    """``metrics/summary.md``'s sections (title, text, table): the configurations, under a grid
-    of rates the grid and the verdicts per rate, and one row per model."""
+    """``metrics/summary.md``'s sections (title, text, table): the configurations, the verdicts
+    per budget, under a grid of rates the grid and the verdicts per rate, and one row per
+    model."""
     attrs = configurations.attrs
-    text = SUMMARY_TEXT.format(baseline=attrs["baseline"], margin=attrs["margin"])
-    sections = [("Per configuration", text, readable(configurations))]
+    text = SUMMARY_TEXT.format(
+        label=label.capitalize(), rule=rule, baseline=attrs["baseline"], margin=attrs["margin"]
+    )
+    sections = [
+        ("Per configuration", text, readable(configurations)),
+        ("Verdicts per budget", BUDGETS_TEXT, budgets),
+    ]
     if rates is not None:
         sections += [("Learning rates", GRID_TEXT, rates)]
     if verdicts is not None:

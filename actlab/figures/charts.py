@@ -253,13 +253,15 @@ def _zoomed(values: Sequence[float], pad: float = 0.06) -> tuple[float, float] |
 
 def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataFrame) -> Figure:
     """Per architecture a panel, one row per activation: every seed's test accuracy (hollow
-    dot), the mean with its 95 % t interval (filled dot and thick line), the 95 % prediction
-    interval for one more seed (thin grey line, where it is defined) and the published
-    single-run value (white diamond) where there is one. The x axis is zoomed to the seeds,
-    means and confidence intervals of the configurations whose seeds all trained: a
-    prediction interval reaching further is cut at the axis edge, and a published value
-    beyond it is an arrow at the edge with its number. A configuration with seeds at chance
-    is written in its row, not drawn, so it cannot stretch the axis."""
+    dot), each seed's dots joined from row to row (the comparisons are paired by seed: a line
+    that keeps its slope across seeds is a difference, not its width), the mean (filled dot),
+    the 95 % prediction interval for one more seed (grey band, where it is defined) and the
+    published single-run value (white diamond) where there is one. No interval of a mean is
+    drawn: unpaired, it would show a difference the paired verdict (comparison.png) rejects,
+    or hide one it finds. The x axis is zoomed to the seeds and means of the configurations
+    whose seeds all trained: a prediction interval reaching further is cut at the axis edge,
+    and a published value beyond it is an arrow at the edge with its number. A configuration
+    with seeds at chance is written in its row, not drawn, so it cannot stretch the axis."""
     activations = list(dict.fromkeys(configurations["activation"]))
     architectures = list(dict.fromkeys(configurations["architecture"]))
     colours = activation_colours(activations)
@@ -278,6 +280,7 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
         of_arch = configurations[configurations["architecture"] == arch].set_index("activation")
         values: list[float] = []
         published: list[tuple[int, float]] = []
+        paths: dict[int, list[tuple[float, float]]] = {}  # seed -> its (accuracy, row) points
         for y, activation in enumerate(activations):
             if activation not in of_arch.index:
                 continue
@@ -299,12 +302,16 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
                 )
                 continue
             _accuracy_row(ax, y, row, seeds["test_acc"], colours[activation])
-            values += list(seeds["test_acc"])
-            values += [row.get(c, np.nan) for c in ("test_acc_mean", "test_acc_ci_low")]
-            values.append(row.get("test_acc_ci_high", np.nan))
+            values += [*seeds["test_acc"], row.get("test_acc_mean", np.nan)]
+            for seed, acc in zip(seeds["seed"], seeds["test_acc"], strict=True):
+                paths.setdefault(int(seed), []).append((float(acc), y - 0.22))
             reference = float(row.get("reference_test_acc", np.nan))
             if np.isfinite(reference):
                 published.append((y, reference))
+        for points in paths.values():  # each seed across the activations: paired
+            if len(points) > 1:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, color="grey", lw=0.6, alpha=0.6, zorder=0, gid="seed-path")
         limits = _zoomed([float(v) for v in values])
         if limits:
             ax.set_xlim(limits)
@@ -316,8 +323,9 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
     n = int(configurations["seeds"].max())
     spread = f"{n} seeds per configuration" if n > 1 else "one seed: no confidence interval"
     fig.suptitle(
-        f"Test accuracy ({spread}); x axis zoomed to the seeds, means and CIs of the "
-        "configurations that trained"
+        f"Test accuracy ({spread}), each seed joined across activations (paired: the verdicts "
+        "are comparison.png's); x axis zoomed to the seeds and means of the configurations "
+        "that trained"
     )
     legend = _accuracy_legend(
         models["activation"].isin(configurations["activation"]).any()
@@ -390,16 +398,8 @@ def _accuracy_legend(published: bool, prediction: bool, beyond: bool = False) ->
 
     keys = [
         Line2D([], [], marker="o", ls="", mfc="white", mec="black", ms=4, label="one seed"),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            color="grey",
-            mec="black",
-            ms=7,
-            lw=2.5,
-            label="mean over seeds and its 95 % CI",
-        ),
+        Line2D([], [], marker="o", ls="", color="grey", mec="black", ms=7, label="mean over seeds"),
+        Line2D([], [], color="grey", lw=0.6, label="one seed across activations"),
     ]
     if prediction:
         keys.append(
@@ -452,9 +452,6 @@ def _accuracy_row(ax, y: int, row: pd.Series, seeds: pd.Series, colour) -> None:
             label="95 % prediction interval, one more seed",
             gid="pi",
         )
-    ci = [float(row.get(c, np.nan)) for c in ("test_acc_ci_low", "test_acc_ci_high")]
-    if np.isfinite(ci).all():
-        ax.plot(ci, [y, y], color=colour, lw=2.5, zorder=2, label="95 % CI of the mean", gid="ci")
     ax.plot(
         [row["test_acc_mean"]],
         [y],

@@ -40,7 +40,11 @@ def comparison_figures(
     # A model that diverged in its first epoch has no validation accuracy: it ranks last.
     best = models.loc[models["best_val_acc"].fillna(-1.0).idxmax(), "model"]
     trained = dict(zip(models["model"], models["trained"].astype(bool), strict=True))
-    first = {n: v for n, v in metrics.items() if v.record.spec.seed == m.seeds[0]}
+    # the first seed of the matrix among the compared models (the confirmatory ones only, when
+    # a comparison has some)
+    shown = {v.record.spec.seed for v in metrics.values()}
+    seed = next(s for s in m.seeds if s in shown)
+    first = {n: v for n, v in metrics.items() if v.record.spec.seed == seed}
     options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
         "comparison": forest.comparison(

@@ -67,19 +67,21 @@ def row_label(row: pd.Series) -> str:
     return str(row["activation"])
 
 
-def family_sizes(configurations: pd.DataFrame, baseline: str, panels: list) -> dict[str, int]:
-    """Per architecture, the number of comparisons the Bonferroni adjustment counts: the
-    non-baseline configurations with a paired p-value (those whose seeds, and the
-    baseline's, trained); without a ``p_paired`` column, the rows on the panel."""
+def family_sizes(configurations: pd.DataFrame, baseline: str, panels: list) -> dict[str, str]:
+    """Per architecture, how its comparisons are adjusted and how many the adjustment counts:
+    the non-baseline configurations that were tested (those whose seeds, and the baseline's,
+    trained); without an ``adjustment`` column, the rows on the panel."""
     sizes = {}
     for arch, rows, _ in panels:
         of_arch = configurations[
             (configurations["architecture"] == arch) & (configurations["activation"] != baseline)
         ]
-        if "p_paired" in of_arch:
-            sizes[arch] = int(of_arch["p_paired"].notna().sum())
+        if "adjustment" in of_arch:
+            tested = of_arch[of_arch["adjustment"].fillna("") != ""]
+            method = "/".join(sorted(set(tested["adjustment"]))) or "none"
+            sizes[arch] = f"{method} {len(tested)}"
         else:
-            sizes[arch] = len(rows)
+            sizes[arch] = str(len(rows))
     return sizes
 
 
@@ -140,6 +142,10 @@ def comparison(
                 strip.append(at_chance_text(row["activation"], seeds))
         panels.append((arch, rows, strip))
 
+    # One x axis for every panel: differences compare across architectures at a glance.
+    limits = _limits(
+        [v for _, rows, _ in panels for row, diffs in rows for v in _shown(row, diffs)], margin
+    )
     heights = []
     for _, rows, strip in panels:
         heights += [max(1, len(rows)) * ROW_INCHES + 0.9, (len(strip) + 0.6) * STRIP_LINE_INCHES]
@@ -152,7 +158,7 @@ def comparison(
             (configurations["architecture"] == arch) & (configurations["activation"] == baseline)
         ]
         base_label = row_label(base_row.iloc[0]) if len(base_row) else baseline
-        _panel(ax, arch, rows, baseline, margin)
+        _panel(ax, arch, rows, baseline, margin, limits)
         if base_label != baseline:
             ax.set_title(f"{ax.get_title()} ({base_label})")
         note = fig.add_subplot(grid[2 * i + 1])
@@ -176,11 +182,11 @@ def comparison(
     capped = any(row_label(r) != r["activation"] for _, rows, _ in panels for r, _ in rows)
     fig.suptitle(
         f"Test accuracy minus {baseline}'s on the same seed (points), {_seed_count(configurations)}"
-        f" per configuration\nline: mean difference and its {level:.0%} interval, "
-        f"Bonferroni-adjusted over each architecture's comparisons ({family}); "
-        f"dot: one seed; band: equivalence margin ±{margin:g}\n"
-        "x axis fitted to the dots and means: an interval reaching beyond it ends in an arrow "
-        "with its value"
+        f" per configuration\nmean difference and its {level:.0%} interval on this test set "
+        "(thick) and on new images like these (thin), adjusted over each architecture's "
+        f"comparisons ({family});\ndot: one seed; band: equivalence margin ±{margin:g}; "
+        "one x axis for every panel, fitted to the dots and means: an interval reaching beyond "
+        "it ends in an arrow with its value"
         + (
             "\n· k/n at max_epochs: k of the n seeds trained until max_epochs and may still "
             "have been improving"
@@ -192,7 +198,12 @@ def comparison(
     return fig
 
 
-def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
+def _shown(row: pd.Series, diffs: pd.Series) -> list[float]:
+    """What fits a panel's x axis: its seeds' differences and its mean."""
+    return [float(row.get("diff_mean", np.nan)), *diffs.to_numpy(dtype=float)]
+
+
+def _panel(ax, arch: str, rows: list, baseline: str, margin: float, limits) -> None:
     ax.axvspan(-margin, margin, color="tab:blue", alpha=0.12, lw=0, gid="margin")
     ax.axvline(0, color="black", lw=0.8)
     if not rows:
@@ -205,26 +216,32 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
             va="center",
             transform=ax.transAxes,
         )
-        ax.set(title=f"{arch}: difference from {baseline}", xlim=_limits([], margin))
+        ax.set(title=f"{arch}: difference from {baseline}", xlim=limits)
         return
-    values: list[float] = []
-    ends: list[tuple[int, float, float, str]] = []
+    ends: list[tuple[float, float, float, str]] = []
     for y, (row, diffs) in enumerate(rows):
         colour = verdict_colour(row.get("verdict"))
-        low, high, mean = (
-            float(row.get(c, np.nan)) for c in ("diff_ci_low", "diff_ci_high", "diff_mean")
-        )
-        if np.isfinite(low) and np.isfinite(high):
-            ax.plot(
-                [low, high], [y, y], color=colour, lw=2.2, solid_capstyle="butt", gid="interval"
+        mean = float(row.get("diff_mean", np.nan))
+        for suffix, offset, width, gid in (
+            ("", 0.0, 2.2, "interval"),
+            ("_new", -0.2, 0.9, "interval-new"),
+        ):
+            low, high = (
+                float(row.get(f"diff_ci_{end}{suffix}", np.nan)) for end in ("low", "high")
             )
-            ends.append((y, low, high, colour))
+            if np.isfinite(low) and np.isfinite(high):
+                ax.plot(
+                    [low, high],
+                    [y + offset] * 2,
+                    color=colour,
+                    lw=width,
+                    solid_capstyle="butt",
+                    gid=gid,
+                )
+                ends.append((y + offset, low, high, colour))
         if np.isfinite(mean):
             ax.plot([mean], [y], marker="|", ms=14, mew=2.5, color=colour, gid="mean")
-            values.append(mean)
         seed_dots(ax, diffs, y + 0.18, size=16, zorder=3)
-        values += list(diffs.to_numpy(dtype=float))
-    limits = _limits(values, margin)
     ax.set_xlim(limits)
     for y, low, high, colour in ends:
         _interval_ends(ax, y, low, high, colour, limits)
@@ -243,7 +260,7 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float) -> None:
     )
 
 
-def _interval_ends(ax, y: int, low: float, high: float, colour, limits) -> None:
+def _interval_ends(ax, y: float, low: float, high: float, colour, limits) -> None:
     """An interval end beyond the axis: an arrowhead at that edge and the end's value
     (gid ``interval-edge``); the line itself is cut at the edge."""
     for end, beyond, edge, marker, ha in (

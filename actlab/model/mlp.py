@@ -100,7 +100,31 @@ def save(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec, impl:
 def load(path: Path, device: torch.device | str = "cpu") -> MLP:
     """Rebuild the MLP from the spec stored beside its weights."""
     checkpoint = files.load_torch(path)
+    return _rebuild(checkpoint, checkpoint["state_dict"], device)
+
+
+def _rebuild(checkpoint: dict, state_dict: dict, device: torch.device | str) -> MLP:
     spec = ModelSpec.from_dict(checkpoint["spec"])
     net = MLP(spec.hidden_sizes, spec.activation, spec.options, checkpoint["activation_impl"])
-    net.load_state_dict(checkpoint["state_dict"])
+    net.load_state_dict(state_dict)
     return net.to(device).eval()
+
+
+def save_budgets(
+    path: Path, budget_best: dict[int, tuple[int, dict]], spec: ModelSpec, impl: str
+) -> None:
+    """The best checkpoint within each budget (its epoch and weights), as ``save`` keeps one."""
+    budgets = {
+        int(b): {"epoch": int(epoch), "state_dict": {k: v.detach().cpu() for k, v in sd.items()}}
+        for b, (epoch, sd) in sorted(budget_best.items())
+    }
+    files.save_torch(path, {"spec": spec.to_dict(), "activation_impl": impl, "budgets": budgets})
+
+
+def load_budgets(path: Path, device: torch.device | str = "cpu") -> dict[int, tuple[int, MLP]]:
+    """budget -> (the epoch of its best checkpoint, that network)."""
+    checkpoint = files.load_torch(path)
+    return {
+        b: (kept["epoch"], _rebuild(checkpoint, kept["state_dict"], device))
+        for b, kept in checkpoint["budgets"].items()
+    }

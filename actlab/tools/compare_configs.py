@@ -8,13 +8,15 @@ or any configuration against another, from the run's ``metrics/models.csv``.
 
 The plot stage compares the activations of one architecture with a baseline activation; this
 compares configurations across architectures with the same statistics
-(``stats.compare_to_baseline``): paired by seed (the seed sets the batch order, the same in
-every configuration), a t-test only where every seed of both configurations trained,
-Bonferroni within a family, equivalence within ±``--margin`` points, the minimum detectable
-difference where the verdict is inconclusive. A family is a baseline configuration and its
-candidates (``--family BASELINE CANDIDATE...``, repeatable); ``--across ARCH`` makes one family
-per activation: its configuration on ARCH against each other architecture's. Prints a Markdown
-table; ``--out`` writes it (docs/results.md shows them, copied by ``make results``).
+(``compare.compare_to_baseline``): paired by seed (the seed sets the batch order, the same in
+every configuration), a t-test only where every seed of both configurations trained, Dunnett
+or Bonferroni within a family, equivalence within ±``--margin`` points, the range of
+detectable differences where the verdict is inconclusive. A models.csv holds no per-image
+predictions: every verdict is on the test set the models were evaluated on. A family is a
+baseline configuration and its candidates (``--family BASELINE CANDIDATE...``, repeatable);
+``--across ARCH`` makes one family per activation: its configuration on ARCH against each other
+architecture's. Prints a Markdown table; ``--out`` writes it (docs/results.md shows them,
+copied by ``make results``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from actlab.analysis import stats, tables
+from actlab.analysis.compare import compare_to_baseline
 from actlab.errors import exit_code
 from actlab.identity import configuration_of
 from actlab.tools import compare_runs
@@ -78,8 +81,8 @@ def compare(
     models: pd.DataFrame, families: Sequence[Family], *, margin: float, chance: float
 ) -> pd.DataFrame:
     """One row per candidate of every family: how many seeds of it and of its baseline
-    trained, both accuracies, the paired difference with its Bonferroni-adjusted interval
-    (adjusted within the family), the adjusted p, the verdict and the mean epochs."""
+    trained, both accuracies, the paired difference with its interval adjusted within the
+    family, the adjusted p and how it was adjusted, the verdict and the mean epochs."""
     configurations = _configurations(models)
     rows = []
     for baseline, candidates in families:
@@ -95,7 +98,7 @@ def compare(
             c: dict(zip(configurations[c]["seed"], configurations[c]["test_acc"], strict=True))
             for c in (baseline, *candidates)
         }
-        comparisons = stats.compare_to_baseline(by_seed, baseline, margin=margin, chance=chance)
+        comparisons = compare_to_baseline(by_seed, baseline, margin=margin, chance=chance)
         summaries = {
             c: tables.seed_summary(configurations[c], chance, ["epochs"])
             for c in (baseline, *candidates)
@@ -114,6 +117,7 @@ def compare(
                     "baseline test acc %": tables.accuracy_text(base),
                     "difference [adj. CI]": tables.difference_text(row),
                     "p (adj.)": tables.p_text(row["p_adjusted"]),
+                    "adjusted by": row["adjustment"],
                     "verdict": tables.verdict_text(row),
                     "epochs (vs baseline)": f"{_epochs(own)} vs {_epochs(base)}",
                 }

@@ -36,7 +36,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "uva-tutorial3": Preset(
         "FashionMNIST, MLP [512, 256, 256, 128] and a deep [256 x5, 128 x5], seven activations,"
-        " SGD 0.01 momentum 0.9, batch 256, early stopping: the default params.yaml",
+        " SGD 0.01 momentum 0.9, batch 256, 50 epochs: the default params.yaml",
         "UvA Deep Learning tutorial 3, Activation Functions (docs/reference.md)",
     ),
     "mnist-custom-autograd": Preset(
@@ -54,8 +54,8 @@ PRESETS: dict[str, Preset] = {
             "train.lr": 0.01,
             "train.momentum": 0.0,
             "train.batch_size": 64,
-            "train.max_epochs": 25,
-            "train.patience": 25,  # the tutorial trains every epoch: no early stopping
+            "train.max_epochs": 25,  # the tutorial trains every epoch, as the fixed budget does
+            "train.budgets": [12],
         },
     ),
     "mnist-shallow-deep": Preset(
@@ -73,7 +73,7 @@ PRESETS: dict[str, Preset] = {
             "train.momentum": 0.9,
             "train.batch_size": 64,
             "train.max_epochs": 30,
-            "train.patience": 30,
+            "train.budgets": [15],
         },
     ),
     "learning-rates": Preset(

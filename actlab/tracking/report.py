@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,7 +54,10 @@ def log_trained(
     """A finished training's metrics, tags and files; closes its run and returns the run
     that stays the model's (``runs.settle_training_run``)."""
     name = record.spec.name
-    numbers = {k: v for k, v in metrics.items() if v is not None and k != "stopped"}
+    numbers = {
+        k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+    numbers |= {f"best_epoch_within_{b}": e for b, e in metrics["best_epoch_within"].items()}
     epochs = metrics["epochs_trained"]
     store.log_metrics(
         run_id, {**numbers, "train_seconds": seconds, "seconds_per_epoch": seconds / epochs}
@@ -67,6 +71,10 @@ def log_trained(
             "stopped": str(metrics["stopped"]),  # patience | max_epochs | diverged
         },
     )
+    if record.plan is not None:  # the plan it trained under, on its configuration's run too
+        plan = json.dumps(dict(record.plan), sort_keys=True)
+        store.set_tags(run_id, {"analysis.plan": plan})
+        store.set_tags(runs.configuration_run(experiment, record), {"analysis.plan": plan})
     store.log_artifact(run_id, paths.best_checkpoint(name), "checkpoint")
     store.log_artifact(run_id, paths.model_record(name), "checkpoint")
     store.log_artifact(run_id, paths.curves(name))
@@ -78,6 +86,9 @@ def log_trained(
 def log_evaluation(experiment: str, record: ModelRecord, result: Mapping[str, Any]) -> None:
     run_id = runs.model_run(experiment, record)
     store.log_metrics(run_id, {"test_loss": result["test_loss"], "test_acc": result["test_acc"]})
+    within = {f"test_acc_within_{b}": v["test_acc"] for b, v in result.get("budgets", {}).items()}
+    if within:  # the best checkpoint within each earlier budget (train.budgets)
+        store.log_metrics(run_id, within)
     # Per-class accuracy and the confusion matrix: detail, in the artifact, not as ten metrics.
     store.log_artifact(run_id, paths.evaluate(record.spec.name), "evaluate")
 

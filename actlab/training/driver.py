@@ -9,6 +9,7 @@ same MLflow run. The training itself is ``loop`` (one model) or ``pack`` (a stac
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -35,11 +36,12 @@ def model_records(cfg: Config, dev: torch.device, meta: Mapping) -> dict[str, Mo
     tc, names = cfg.train, cfg.model_names()
     stacked = tc.stacked(dev.type)
     code = records.code_hash("train")
+    recorded = records.plan(cfg)  # before the results: the plan each model trains under
     out = {}
     for name in names:
         spec = cfg.model_spec(name)
         params = records.model_params(spec, tc, meta, device=dev.type, stacked=stacked, code=code)
-        out[name] = ModelRecord(spec, records.run_key(params), params, 0)
+        out[name] = ModelRecord(spec, records.run_key(params), params, 0, recorded)
     return out
 
 
@@ -79,6 +81,7 @@ def write_result(record: ModelRecord, result: loop.TrainResult, impl: str, dev) 
     name, spec = record.spec.name, record.spec
     mlp.save(paths.init_checkpoint(name), result.init_state, spec, impl)
     mlp.save(paths.best_checkpoint(name), result.best_state, spec, impl)
+    mlp.save_budgets(paths.budget_checkpoints(name), result.budget_best, spec, impl)
     files.save_torch(paths.neuron_history(name), result.neuron_history.to_dict())
     files.save_torch(paths.weight_histograms(name), result.weight_histograms)
     files.write_tsv(paths.curves(name), result.history)
@@ -149,8 +152,7 @@ def train_group(c: Context, group: list) -> None:
         # closed, so a finished model is never lost or left RUNNING.
         with interrupt.held():
             n_params = sum(t.numel() for t in result.init_state.values())
-            record = c.records[name]
-            record = ModelRecord(record.spec, record.run_key, record.mlflow_params, n_params)
+            record = dataclasses.replace(c.records[name], parameters=n_params)
             checkpoints.flush(name)
             metrics = write_result(record, result, c.tc.activation_impl, c.dev)
             report.log_trained(

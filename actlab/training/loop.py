@@ -147,6 +147,7 @@ def train_model(
             break
         if improved:
             mb.best_state = copy.deepcopy(net.state_dict())
+        mb.end_of_epoch(tc.budgets)
         if mb.stopped:
             log.info(
                 "%s: stopped at epoch %d (%s), best val acc %.4f at epoch %d",
@@ -160,7 +161,7 @@ def train_model(
         if save_state is not None:
             save_state(mb.resume_state(net.state_dict(), optimizer.state_dict()))
         interrupt.check()  # a safe point: the state to resume from is saved
-    return mb.result(len(subset))
+    return mb.result(len(subset), tc.budgets)
 
 
 def summary(result: TrainResult, parameters: int) -> dict:
@@ -176,6 +177,8 @@ def summary(result: TrainResult, parameters: int) -> dict:
         "train_acc_at_best": best.get("train_acc"),
         "diverged_at_epoch": result.diverged_at_epoch,
         "stopped": result.stopped,
+        # train.budgets: the best epoch within each (best_epoch is max_epochs')
+        "best_epoch_within": {str(b): e for b, (e, _) in sorted(result.budget_best.items())},
     }
 
 

@@ -411,6 +411,7 @@ def train_pack(
                 mb.diverged = mb.epoch
             elif improved:
                 mb.best_state = stack.state_dict_of(m)
+            mb.end_of_epoch(tc.budgets)
             if mb.stopped:
                 stopping.append(m)
         if probe:
@@ -429,7 +430,7 @@ def train_pack(
             keep = [m for m in range(size) if m not in stopping]
             for m in stopping:
                 mb = members[m]
-                results[mb.spec.name] = mb.result(len(subset))
+                results[mb.spec.name] = mb.result(len(subset), tc.budgets)
                 on_done(mb.spec.name, results[mb.spec.name])
             if not keep:
                 break

@@ -43,6 +43,7 @@ class ResumeState:
     run_id: str | None = None  # the MLflow run the training logs to
     best_loss: float = math.inf  # the lowest validation loss so far, and its epoch
     best_loss_epoch: int = 0
+    budget_best: dict = field(default_factory=dict)  # budget -> (its best epoch, that state)
 
     def stopping(self) -> Stopping:
         """The early-stopping state to continue from."""
@@ -69,6 +70,8 @@ class TrainResult:
     seconds: float = 0.0
     diverged_at_epoch: int | None = None  # the epoch whose training loss was not finite
     stopped: str | None = None  # why it stopped: stopping.PATIENCE, MAX_EPOCHS or DIVERGED
+    # train.budgets: per budget, the best-validation epoch within it and its weights (CPU)
+    budget_best: dict[int, tuple[int, dict]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +92,13 @@ class Member:
     diverged: int | None = None
     stopped: str | None = None
     optimizer: list[dict] = field(default_factory=list)  # in a pack: its optimiser slices
+    budget_best: dict[int, tuple[int, dict]] = field(default_factory=dict)
+
+    def end_of_epoch(self, budgets: tuple[int, ...]) -> None:
+        """After the epoch's best checkpoint is settled: the best within a budget that ends
+        here (``train.budgets``)."""
+        if self.epoch in budgets:
+            self.budget_best[self.epoch] = (self.stop.best_epoch, self.best_state)
 
     def resume_state(self, net: dict, optimizer: dict) -> ResumeState:
         """What this model continues from after its last epoch: its network's and its
@@ -108,9 +118,15 @@ class Member:
             self.seconds,
             best_loss=self.stop.best_loss,
             best_loss_epoch=self.stop.best_loss_epoch,
+            budget_best=self.budget_best,
         )
 
-    def result(self, subset_size: int) -> TrainResult:
+    def result(self, subset_size: int, budgets: tuple[int, ...]) -> TrainResult:
+        """What it ends with; a budget it did not reach (it stopped or diverged before) has
+        its last best checkpoint."""
+        kept = {
+            b: self.budget_best.get(b, (self.stop.best_epoch, self.best_state)) for b in budgets
+        }
         return TrainResult(
             self.init_state,
             {k: v.cpu() for k, v in self.best_state.items()},
@@ -121,6 +137,10 @@ class Member:
             self.seconds,
             self.diverged,
             self.stopped,
+            {
+                b: (epoch, {k: v.cpu() for k, v in state.items()})
+                for b, (epoch, state) in kept.items()
+            },
         )
 
 
@@ -154,4 +174,8 @@ def resume(
     member.history, member.epoch, member.seconds = state.history, state.epoch, state.seconds
     member.stop = state.stopping()
     member.best_state = {k: v.to(dev) for k, v in state.best_state.items()}
+    member.budget_best = {
+        b: (epoch, {k: v.to(dev) for k, v in kept.items()})
+        for b, (epoch, kept) in state.budget_best.items()
+    }
     return net, member

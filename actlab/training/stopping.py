@@ -1,8 +1,11 @@
 """When a model stops training, and which of its epochs it keeps: one rule for a model trained
 alone (``loop``) and one in a pack (``pack``).
 
-The kept checkpoint is the epoch with the best validation accuracy. Early stopping waits
-``train.patience`` epochs without progress, and never stops before ``train.min_epochs``:
+The kept checkpoint is the epoch with the best validation accuracy. By default every model
+trains ``train.max_epochs`` epochs: a fixed budget, so the comparison does not depend on a
+stopping rule (and a pack keeps its shape for the whole run). With
+``train.early_stopping: true`` training waits ``train.patience`` epochs without progress, and
+never stops before ``train.min_epochs``:
 what counts as progress is ``train.patience_on``: a new best validation accuracy
 (``val_acc``), a new lowest validation loss (``val_loss``), or either (``either``). With
 ``either`` a model still learning at chance level (its loss falling while its accuracy has
@@ -47,7 +50,8 @@ class Stopping:
             "val_loss": self.best_loss_epoch,
             "either": max(self.best_epoch, self.best_loss_epoch),
         }[tc.patience_on]
-        if epoch >= tc.min_epochs and epoch - last_progress >= tc.patience:
+        patient = epoch >= tc.min_epochs and epoch - last_progress >= tc.patience
+        if tc.early_stopping and patient:
             return improved, PATIENCE
         if epoch >= tc.max_epochs:
             return improved, MAX_EPOCHS

@@ -23,6 +23,8 @@ def splits(n_train=1024, n_val=256, seed=0):
 def train_config(**edits):
     edits = {
         "train__max_epochs": 1,
+        "train__budgets": [],
+        "train__early_stopping": True,  # the tests of early stopping and of packs that shrink
         "train__min_epochs": 1,  # early stopping as soon as patience allows,
         "train__patience_on": "val_acc",  # on accuracy alone (blobs' loss falls for long)
         "train__batch_size": 64,
@@ -33,10 +35,16 @@ def train_config(**edits):
 
 
 def same_result(a, b) -> bool:
-    """Two ``TrainResult`` of one model, bit for bit: history, best epoch and checkpoint,
-    divergence, neuron history, weight histograms (edges and counts)."""
+    """Two ``TrainResult`` of one model, bit for bit: history, best epoch and checkpoint (and
+    within each budget), divergence, neuron history, weight histograms (edges and counts)."""
     return (
         a.history == b.history
+        and a.budget_best.keys() == b.budget_best.keys()
+        and all(
+            a.budget_best[k][0] == b.budget_best[k][0]
+            and all(torch.equal(v, b.budget_best[k][1][n]) for n, v in a.budget_best[k][1].items())
+            for k in a.budget_best
+        )
         and a.best_epoch == b.best_epoch
         and a.diverged_at_epoch == b.diverged_at_epoch
         and a.best_state.keys() == b.best_state.keys()

@@ -1,0 +1,151 @@
+"""Plan a confirmation from a finished run (the pilot): per comparison, the seeds that decide it,
+and the confirmatory matrix on fresh seeds.
+
+    python -m actlab.tools.plan [--cap 10] [--out docs/runs/<name>/plan.md]
+    make plan CAP=10
+
+Reads the pilot's ``metrics/summary.csv`` (each comparison's paired differences: their seed
+standard deviation and its degrees of freedom, the test images' share of the standard error)
+and ``metrics/models.csv`` (its seeds), and ``params.yaml``'s ``analysis`` section (delta, the
+equivalence margin, alpha, the power). Per comparison: the seeds per configuration that detect a
+difference of delta, that show equivalence within the margin when there is no difference, and
+that decide it either way (the larger), from the one-sided 80 % upper confidence bound of the
+pilot's seed SD (``actlab.analysis.plan``), capped at ``--cap``. Then the fresh seeds, none of
+the pilot's, and the edit that runs them as a confirmation: the pilot's seeds stay in the matrix
+(reused by their run keys: with a grid of learning rates they choose each activation's rate),
+``analysis.confirm_seeds`` names the fresh ones, whose verdicts are the confirmatory ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from actlab import config, files, paths
+from actlab.analysis import plan
+from actlab.errors import DataError, exit_code
+
+COLUMNS = ("configuration", "architecture", "diff_mean", "diff_sd", "diff_sd_df", "image_se")
+
+
+def read(path: Path, columns) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.ParserError) as err:
+        raise DataError(f"{path}: {err}; run the pilot first (`dvc repro`)") from None
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise DataError(
+            f"{path}: no column {missing}: a summary from before per-image predictions; "
+            "rerun the pilot (`dvc repro`)"
+        )
+    return table
+
+
+def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig, cap: int) -> pd.DataFrame:
+    """One row per tested comparison: its pilot numbers and the seeds it needs."""
+    tested = summary[summary["diff_sd"].notna() & (summary["diff_sd"] > 0)]
+    rows = []
+    for _, of_arch in tested.groupby("architecture", sort=False):
+        m = len(of_arch)
+        for _, r in of_arch.iterrows():
+            sd = plan.sd_upper(float(r["diff_sd"]), float(r["diff_sd_df"]))
+            image = 0.0 if pd.isna(r["image_se"]) else float(r["image_se"])
+            need = plan.seeds_needed(
+                sd,
+                image,
+                delta=analysis.delta,
+                margin=analysis.equivalence_margin,
+                m=m,
+                alpha=analysis.alpha,
+                power=analysis.power,
+                cap=cap,
+            )
+
+            def count(n: int | None) -> str:
+                return f"> {cap}" if n is None else str(n)
+
+            rows.append(
+                {
+                    "configuration": r["configuration"],
+                    "difference (pilot)": f"{r['diff_mean']:+.2f}",
+                    "seed SD (80 % upper bound)": f"{sd:.2f}",
+                    "test images' SE": f"{image:.2f}",
+                    f"seeds to detect {analysis.delta:g}": count(need.difference),
+                    f"to show ±{analysis.equivalence_margin:g}": count(need.equivalence),
+                    "to decide": count(need.decide),
+                    "_decide": need.decide,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[int], list[str]]:
+    """The fresh seeds for every configuration (the most any comparison needs, at most
+    ``cap``) and the comparisons the cap leaves undecided."""
+    needed = [n for n in table["_decide"] if n is not None] if len(table) else []
+    short = [] if not len(table) else list(table.loc[table["_decide"].isna(), "configuration"])
+    count = cap if short or not needed else max(needed)
+    return plan.fresh_seeds(pilot, count), short
+
+
+def _run(args: argparse.Namespace) -> None:
+    cfg = config.load(args.params)
+    summary = read(args.summary, COLUMNS)
+    pilot = sorted({int(s) for s in read(args.models, ("seed",))["seed"]})
+    table = needs(summary, cfg.analysis, args.cap)
+    fresh, short = confirmation(table, pilot, args.cap)
+    seeds = [*pilot, *fresh]
+    command = [
+        "dvc", "exp", "run", "-n", "confirm",
+        "-S", f"models.seeds=[{','.join(map(str, seeds))}]",
+        "-S", f"analysis.confirm_seeds=[{','.join(map(str, fresh))}]",
+    ]  # fmt: skip
+    a = cfg.analysis
+    text = (
+        f"Pilot: seeds {', '.join(map(str, pilot))}. Seeds per configuration for "
+        f"{a.power:.0%} power at family-wise alpha {a.alpha:g} (Bonferroni over each "
+        f"architecture's comparisons), from the one-sided 80 % upper bound of the pilot's "
+        f"seed SD; '> {args.cap}': not within the cap (the test images' share alone may be "
+        f"too large). Confirmation: {len(fresh)} fresh seeds "
+        f"({', '.join(map(str, fresh))})"
+        + (f"; the cap leaves undecided: {', '.join(short)}" if short else "")
+        + f".\n\n    {shlex.join(command)}"
+    )
+    shown = table.drop(columns="_decide") if len(table) else table
+    section = [("Plan: the seeds a confirmation needs", text, shown)]
+    if args.out is None:
+        sys.stdout.write(files.markdown_sections(section))
+    else:
+        files.write_markdown(args.out, section)
+        print(f"wrote {args.out}", file=sys.stderr)
+    print(shlex.join(command), file=sys.stderr)
+
+
+def _cap(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: the most seeds to ask for, an integer >= 2")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cap", type=_cap, default=10, help="the most seeds per configuration")
+    parser.add_argument("--summary", type=Path, default=paths.SUMMARY_CSV, help="the pilot's")
+    parser.add_argument("--models", type=Path, default=paths.MODELS_CSV, help="the pilot's")
+    parser.add_argument("--params", type=Path, default=paths.PARAMS, help="analysis.* from it")
+    parser.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
+    args = parser.parse_args(argv)
+    return exit_code(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
