@@ -95,6 +95,7 @@ cost: $(STAMP)
 
 # A confirmation planned from the finished run (the pilot): per comparison the seeds that
 # decide it, and the `dvc exp run` of fresh seeds (docs/results.md, "Plan, then confirm").
-# CAP=10 caps the seeds per configuration; OUT=FILE writes the plan there.
+# CAP=10 caps the seeds per configuration; OUT=FILE writes the plan there; ARCH=base plans
+# that architecture's comparisons only.
 plan: $(STAMP)
-	$(PY) -m actlab.tools.plan $(if $(CAP),--cap $(CAP)) $(if $(OUT),--out $(OUT))
+	$(PY) -m actlab.tools.plan $(if $(CAP),--cap $(CAP)) $(if $(OUT),--out $(OUT)) $(if $(ARCH),--architectures $(ARCH))

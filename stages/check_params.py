@@ -10,12 +10,14 @@ also checks that a tracking server named by MLFLOW_TRACKING_URI answers.
 from __future__ import annotations
 
 from actlab import config, files, paths, stage_runner
+from actlab.analysis import plan
 from actlab.model import registry
 from actlab.tracking import store
 
 
 def _main() -> None:
-    registry.check(config.load(paths.PARAMS))  # the activations: the registry's to say
+    cfg = registry.check(config.load(paths.PARAMS))  # the activations: the registry's to say
+    plan.check(cfg)  # what the analysis plan needs across keys
     store.check_store()  # an unreachable tracking server stops the run here, in seconds
     files.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 

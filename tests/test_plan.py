@@ -85,6 +85,10 @@ def test_the_tool_writes_the_plan_and_the_confirmation(tmp_path, capsys):
     assert "analysis.confirm_seeds=[45," in command and "models.seeds=[42,43,44,45," in command
     with pytest.raises(SystemExit):  # argparse: at least 2 seeds
         tool.main([*argv, "--cap", "1"])
+    assert tool.main([*argv, "--architectures", "base"]) == 0
+    assert capsys.readouterr().err.splitlines()[-1].endswith("models.architectures=[base]")
+    assert tool.main([*argv, "--architectures", "deep"]) == 2
+    assert "--architectures deep: not in" in capsys.readouterr().err
     summary().drop(columns="image_se").to_csv(tmp_path / "summary.csv", index=False)
     assert tool.main(argv) == 2
     assert "no column ['image_se']" in capsys.readouterr().err

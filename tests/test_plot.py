@@ -1,6 +1,5 @@
 """The comparison table and figures, on hand-made metrics whose right answers are known."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -173,14 +172,11 @@ def test_comparisons_with_the_baseline_unrounded():
     expected = compare.compare_to_baseline(by_activation, "relu", margin=0.5, chance=CHANCE)
     table = table.set_index("activation")
     tanh = table.loc["tanh"]
-    # three seeds cannot show the variances differ: pooled, Dunnett over the 2 comparisons
-    # (by hand: the residual sd of the seed-blocked table, df (3 - 1)(3 - 1) = 4)
-    x = np.array([[88.62, 86.62, 89.62], [68.62, 66.61, 69.63], [87.62, 86.62, 85.62]])
-    resid = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
-    se = float(np.sqrt((resid**2).sum() / 4 * 2 / 3))
-    t = (x[1] - x[0]).mean() / se
-    assert tanh["adjustment"] == "Dunnett" and tanh["diff_sd"] == pytest.approx(se * 3**0.5)
-    assert tanh["p_test"] == pytest.approx(1 - compare.dunnett_cdf(abs(t), 2, 4.0), abs=1e-12)
+    # three seeds are too few to pool the variance: Bonferroni per pair. d = [-20, -20.01,
+    # -19.99]: t = -20 / (0.01 / sqrt 3), df 2: p = 1 - |t| / sqrt(2 + t^2), times m = 2
+    t = 20 / (0.01 / 3**0.5)
+    assert tanh["adjustment"] == "Bonferroni" and tanh["diff_sd"] == pytest.approx(0.01)
+    assert tanh["p_test"] == pytest.approx(2 * (1 - t / (2 + t * t) ** 0.5), rel=1e-6)
     assert tanh["p_adjusted"] == expected["tanh"].p_adjusted == tanh["p_test"]
     assert tanh["verdict"] == "worse than relu on this test set" and tanh["diff_ci_high"] < 0
     elu = expected["elu"]  # the numbers themselves, not rounded

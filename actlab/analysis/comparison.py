@@ -82,5 +82,5 @@ def compare(
     if grid:
         result.rates = learning_rates.grid(every, chance, on=pilot)
         exploratory = functools.partial(table, correct=None)
-        result.verdicts_by_rate = learning_rates.verdicts(every, exploratory, chance)
+        result.verdicts_by_rate = learning_rates.verdicts(every, exploratory, chance, pilot)
     return result

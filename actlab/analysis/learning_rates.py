@@ -26,8 +26,14 @@ LOWEST, HIGHEST = "chosen: the grid's lowest", "chosen: the grid's highest"
 
 def _scores(models: pd.DataFrame, chance: float) -> pd.Series:
     """Per model its best validation accuracy (%), chance where it diverged or has none."""
-    diverged = models["diverged_at_epoch"].notna() if "diverged_at_epoch" in models else False
+    diverged = _diverged(models)
     return models["best_val_acc"].where(~diverged, chance).fillna(chance)
+
+
+def _diverged(models: pd.DataFrame) -> pd.Series:
+    if "diverged_at_epoch" not in models:  # a table from before divergence was recorded
+        return pd.Series(False, index=models.index)
+    return models["diverged_at_epoch"].notna()
 
 
 def _choosing(models: pd.DataFrame, on: Sequence[int] | None) -> pd.DataFrame:
@@ -40,7 +46,7 @@ def grid(models: pd.DataFrame, chance: float, on: Sequence[int] | None = None) -
     chance for a diverged seed), the mean test accuracy (%), and "chosen" for the rate chosen
     (with where it sits when that is an edge of the grid)."""
     rows = _choosing(models, on).assign(score=lambda f: _scores(f, chance))
-    rows = rows.assign(diverged=rows["diverged_at_epoch"].notna())
+    rows = rows.assign(diverged=_diverged(rows))
     table = (
         rows.groupby([*KEYS, "lr"], sort=False)
         .agg(
@@ -96,18 +102,21 @@ def _is_chosen(rows: pd.DataFrame, chosen: dict[tuple[str, str], float]) -> list
 
 
 def verdicts(
-    models: pd.DataFrame, compare: Callable[[pd.DataFrame], pd.DataFrame], chance: float
+    models: pd.DataFrame,
+    compare: Callable[[pd.DataFrame], pd.DataFrame],
+    chance: float,
+    on: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Per activation x architecture: the verdict of ``compare`` (the configuration table of a
-    set of models) at every single rate of the grid, and at each activation's chosen rate: on
-    every seed, exploratory."""
+    set of models) at every single rate of the grid, and at each activation's rate chosen on
+    the seeds ``on``: on every seed, exploratory."""
     columns = {}
     for lr in sorted(models["lr"].unique()):
         table = compare(models[models["lr"] == lr].reset_index(drop=True))
         columns[f"all at lr {lr:g}"] = table.set_index(KEYS)["verdict"]
-    table = compare(at_chosen_rates(models, chance))
+    table = compare(at_chosen_rates(models, chance, on))
     columns["each at its chosen rate"] = table.set_index(KEYS)["verdict"]
-    chosen = chosen_rates(models, chance)
+    chosen = chosen_rates(models, chance, on)
     out = pd.DataFrame(columns)
     out.insert(0, "chosen lr", [chosen[key] for key in out.index])
     return out.reset_index()

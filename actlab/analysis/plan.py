@@ -11,7 +11,7 @@ other comparison is **exploratory**.
 ``seeds_needed`` sizes a confirmation from a pilot (``python -m actlab.tools.plan``): per
 comparison, the seeds that give ``power`` to detect a difference of ``delta`` and to show
 equivalence within the margin when the true difference is 0, at the family-wise ``alpha``
-(Bonferroni over the architecture's comparisons: conservative where Dunnett will be used).
+(Bonferroni over the architecture's comparisons, as the analysis on new images is adjusted).
 The pilot's seed standard deviation is replaced by its one-sided 80 % upper confidence bound
 (Browne 1995, "On the use of a pilot sample for sample size determination", Statistics in
 Medicine 14:1933): with 2 degrees of freedom the sample SD itself is as likely too small as
@@ -27,9 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from scipy import stats as sps
 
 from actlab.analysis import compare
+from actlab.errors import ConfigError
 
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 SD_BOUND = 0.8  # the one-sided upper confidence bound of the pilot's SD that plans use
@@ -69,18 +71,27 @@ class Need:
 
 
 def _power_difference(delta: float, sd: float, image: float, n: int, m: int, alpha: float) -> float:
-    se, df = compare.satterthwaite(sd**2 / n, n - 1, image)
+    """The adjusted t-test's power on new images (the procedure's df: n - 1)."""
+    se, df = compare.new_images_se(sd**2 / n, image), n - 1
     c = sps.t.ppf(1 - alpha / (2 * m), df)
     return compare._power(delta, se, df, c)
+
+
+_NORMAL = np.random.default_rng(0).standard_normal(20000)  # the planning simulation's draws
 
 
 def _power_equivalence(
     margin: float, sd: float, image: float, n: int, m: int, alpha: float
 ) -> float:
-    """TOST's power when the true difference is 0 (the estimate taken as normal)."""
-    se, df = compare.satterthwaite(sd**2 / n, n - 1, image)
+    """TOST's power on new images when the true difference is 0, the seed variance estimated
+    (n - 1 df) as the procedure estimates it: by simulation, 20 000 fixed draws."""
+    df = n - 1
+    chi = np.random.default_rng(n).chisquare(df, len(_NORMAL)) / df
+    seed_variance = sd**2 / n
+    estimated = np.sqrt(seed_variance * chi + image)  # the standard error the test computes
+    mean = _NORMAL * compare.new_images_se(seed_variance, image)
     c = sps.t.ppf(1 - alpha / m, df)
-    return max(0.0, 2 * sps.norm.cdf(margin / se - c) - 1)
+    return float(np.mean(np.abs(mean) + c * estimated < margin))
 
 
 def seeds_needed(
@@ -111,3 +122,16 @@ def fresh_seeds(pilot: Iterable[int], count: int) -> list[int]:
     """``count`` seeds none of the pilot's: the next integers above its largest."""
     start = max(pilot, default=-1) + 1
     return list(range(start, start + count))
+
+
+def check(cfg: Any) -> None:
+    """What a plan needs of params.yaml beyond each key's own range (``check_params`` runs it):
+    with a grid of learning rates the rates are chosen on the seeds that are not
+    confirmatory, so there must be one."""
+    a, m = cfg.analysis, cfg.models
+    if len(cfg.train.lr) > 1 and a.confirm_seeds and set(m.seeds) <= set(a.confirm_seeds):
+        raise ConfigError(
+            f"analysis.confirm_seeds: {list(a.confirm_seeds)} leaves no seed of models.seeds "
+            f"{list(m.seeds)} to choose the learning rates on (train.lr is a grid); keep the "
+            "pilot's seeds in models.seeds"
+        )

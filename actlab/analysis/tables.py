@@ -357,14 +357,17 @@ def verdict_text(r: Mapping[str, Any]) -> str:
     verdict = str(r.get("verdict", ""))
     low, high = r.get("mdd_low", NAN), r.get("mdd_high", NAN)
     if verdict == compare.INCONCLUSIVE and not pd.isna(low) and math.isfinite(float(high)):
-        return f"{compare.INCONCLUSIVE} (could detect ≥ {float(low):.1f}–{float(high):.1f} points)"
+        return f"{compare.INCONCLUSIVE} (could detect ≥ {detectable_text(r)} points)"
     return verdict
 
 
 def detectable_text(r: Mapping[str, Any]) -> str:
-    """The range of differences the seeds could detect (80 % power), '' where none."""
+    """The range of differences the seeds could detect (80 % power), '' where none; an end
+    beyond 100 points (no accuracy difference can be) reads "100+"."""
     low, high = r.get("mdd_low", NAN), r.get("mdd_high", NAN)
-    return "" if pd.isna(low) else f"{float(low):.1f}–{float(high):.1f}"
+    if pd.isna(low):
+        return ""
+    return "–".join("100+" if v > 100 else f"{float(v):.1f}" for v in (low, high))
 
 
 def at_max_epochs(r: Mapping[str, Any]) -> str:

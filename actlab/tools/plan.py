@@ -1,7 +1,7 @@
 """Plan a confirmation from a finished run (the pilot): per comparison, the seeds that decide it,
 and the confirmatory matrix on fresh seeds.
 
-    python -m actlab.tools.plan [--cap 10] [--out docs/runs/<name>/plan.md]
+    python -m actlab.tools.plan [--cap 10] [--architectures base] [--out FILE]
     make plan CAP=10
 
 Reads the pilot's ``metrics/summary.csv`` (each comparison's paired differences: their seed
@@ -48,11 +48,11 @@ def read(path: Path, columns) -> pd.DataFrame:
 
 def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig, cap: int) -> pd.DataFrame:
     """One row per tested comparison: its pilot numbers and the seeds it needs."""
-    tested = summary[summary["diff_sd"].notna() & (summary["diff_sd"] > 0)]
     rows = []
-    for _, of_arch in tested.groupby("architecture", sort=False):
-        m = len(of_arch)
-        for _, r in of_arch.iterrows():
+    for _, of_arch in summary.groupby("architecture", sort=False):
+        m = len(of_arch) - 1  # every activation but the baseline: the confirmation's family
+        tested = of_arch[of_arch["diff_sd"].notna() & (of_arch["diff_sd"] > 0)]
+        for _, r in tested.iterrows():
             sd = plan.sd_upper(float(r["diff_sd"]), float(r["diff_sd_df"]))
             image = 0.0 if pd.isna(r["image_se"]) else float(r["image_se"])
             need = plan.seeds_needed(
@@ -96,15 +96,25 @@ def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[
 def _run(args: argparse.Namespace) -> None:
     cfg = config.load(args.params)
     summary = read(args.summary, COLUMNS)
+    if args.architectures:
+        unknown = sorted(set(args.architectures) - set(summary["architecture"]))
+        if unknown:
+            raise DataError(
+                f"--architectures {unknown[0]}: not in {args.summary}; there are: "
+                f"{', '.join(dict.fromkeys(summary['architecture']))}"
+            )
+        summary = summary[summary["architecture"].isin(args.architectures)]
     pilot = sorted({int(s) for s in read(args.models, ("seed",))["seed"]})
     table = needs(summary, cfg.analysis, args.cap)
     fresh, short = confirmation(table, pilot, args.cap)
     seeds = [*pilot, *fresh]
     command = [
-        "dvc", "exp", "run", "-n", "confirm",
+        "dvc", "exp", "run", "--temp", "-n", "confirm",
         "-S", f"models.seeds=[{','.join(map(str, seeds))}]",
         "-S", f"analysis.confirm_seeds=[{','.join(map(str, fresh))}]",
     ]  # fmt: skip
+    if args.architectures:
+        command += ["-S", f"models.architectures=[{','.join(args.architectures)}]"]
     a = cfg.analysis
     text = (
         f"Pilot: seeds {', '.join(map(str, pilot))}. Seeds per configuration for "
@@ -142,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", type=Path, default=paths.SUMMARY_CSV, help="the pilot's")
     parser.add_argument("--models", type=Path, default=paths.MODELS_CSV, help="the pilot's")
     parser.add_argument("--params", type=Path, default=paths.PARAMS, help="analysis.* from it")
+    parser.add_argument(
+        "--architectures", nargs="+", help="plan these architectures' comparisons only"
+    )
     parser.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
     args = parser.parse_args(argv)
     return exit_code(lambda: _run(args))
