@@ -55,10 +55,14 @@ def sd_upper(sd: float, df: float, bound: float = SD_BOUND) -> float:
     return sd * math.sqrt(df / sps.chi2.ppf(1 - bound, df))
 
 
+LIMIT = 5000  # seeds: past this a comparison counts as out of reach (the test images' floor)
+
+
 @dataclass(frozen=True)
 class Need:
     """Seeds per configuration for one comparison: to detect ``delta``, to show equivalence,
-    to decide it (the larger); None where even ``cap`` seeds are not enough."""
+    to decide it (the larger); None where no number of seeds up to ``LIMIT`` is enough (the
+    test images' share of the variance alone leaves too little power)."""
 
     difference: int | None
     equivalence: int | None
@@ -103,14 +107,23 @@ def seeds_needed(
     m: int,
     alpha: float,
     power: float,
-    cap: int,
 ) -> Need:
     """The seeds one comparison needs (``sd``: the planning SD of its per-seed differences,
-    already bounded; ``image_se``: the test images' share of the mean's standard error)."""
+    already bounded; ``image_se``: the test images' share of the mean's standard error):
+    the smallest n whose power reaches ``power`` (power grows with n: doubling, then
+    bisection)."""
     image = image_se**2
 
     def smallest(power_at) -> int | None:
-        return next((n for n in range(2, cap + 1) if power_at(n) >= power), None)
+        if power_at(LIMIT) < power:
+            return None
+        low, high = 1, 2  # power_at(low) < power <= power_at(high), once doubled into place
+        while power_at(high) < power:
+            low, high = high, min(2 * high, LIMIT)
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if power_at(middle) < power else (low, middle)
+        return high
 
     return Need(
         smallest(lambda n: _power_difference(delta, sd, image, n, m, alpha)),

@@ -46,7 +46,7 @@ def read(path: Path, columns) -> pd.DataFrame:
     return table
 
 
-def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig, cap: int) -> pd.DataFrame:
+def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig) -> pd.DataFrame:
     """One row per tested comparison: its pilot numbers and the seeds it needs."""
     rows = []
     for _, of_arch in summary.groupby("architecture", sort=False):
@@ -63,11 +63,10 @@ def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig, cap: int) -> p
                 m=m,
                 alpha=analysis.alpha,
                 power=analysis.power,
-                cap=cap,
             )
 
             def count(n: int | None) -> str:
-                return f"> {cap}" if n is None else str(n)
+                return f"more than {plan.LIMIT}" if n is None else str(n)
 
             rows.append(
                 {
@@ -87,10 +86,11 @@ def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig, cap: int) -> p
 def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[int], list[str]]:
     """The fresh seeds for every configuration (the most any comparison needs, at most
     ``cap``) and the comparisons the cap leaves undecided."""
-    needed = [n for n in table["_decide"] if n is not None] if len(table) else []
-    short = [] if not len(table) else list(table.loc[table["_decide"].isna(), "configuration"])
-    count = cap if short or not needed else max(needed)
-    return plan.fresh_seeds(pilot, count), short
+    if not len(table):
+        return plan.fresh_seeds(pilot, 0), []
+    decide = [cap + 1 if n is None or pd.isna(n) else int(n) for n in table["_decide"]]
+    short = [c for c, n in zip(table["configuration"], decide, strict=True) if n > cap]
+    return plan.fresh_seeds(pilot, min(cap, max(decide))), short
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> None:
             )
         summary = summary[summary["architecture"].isin(args.architectures)]
     pilot = sorted({int(s) for s in read(args.models, ("seed",))["seed"]})
-    table = needs(summary, cfg.analysis, args.cap)
+    table = needs(summary, cfg.analysis)
     fresh, short = confirmation(table, pilot, args.cap)
     seeds = [*pilot, *fresh]
     command = [
@@ -120,10 +120,10 @@ def _run(args: argparse.Namespace) -> None:
         f"Pilot: seeds {', '.join(map(str, pilot))}. Seeds per configuration for "
         f"{a.power:.0%} power at family-wise alpha {a.alpha:g} (Bonferroni over each "
         f"architecture's comparisons), from the one-sided 80 % upper bound of the pilot's "
-        f"seed SD; '> {args.cap}': not within the cap (the test images' share alone may be "
-        f"too large). Confirmation: {len(fresh)} fresh seeds "
+        f"seed SD; 'more than {plan.LIMIT}': out of reach of seeds (the test images' share of "
+        f"the variance alone leaves too little power). Confirmation: {len(fresh)} fresh seeds "
         f"({', '.join(map(str, fresh))})"
-        + (f"; the cap leaves undecided: {', '.join(short)}" if short else "")
+        + (f"; the cap of {args.cap} leaves undecided: {', '.join(short)}" if short else "")
         + f".\n\n    {shlex.join(command)}"
     )
     shown = table.drop(columns="_decide") if len(table) else table
