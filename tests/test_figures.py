@@ -480,13 +480,16 @@ def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_famil
     configurations["mdd_low"] = np.where(tanh, 1.32, np.nan)
     configurations["mdd_high"] = np.where(tanh, 4.04, np.nan)
     configurations["hit_max_epochs"] = np.where(configurations["activation"] == "identity", 2, 0)
-    fig = forest.comparison(cfg().plot, configurations, models, baseline="relu", margin=0.5)
+    fig = forest.comparison(
+        cfg().plot, configurations, models, baseline="relu", margin=0.5, early_stopping=True
+    )
     (ax,) = [a for a in fig.axes if a.get_gid() == "forest-base"]
     low, high = ax.get_xlim()
     assert -6 < low < -4.6 and high < 1.5  # not stretched to -17 by tanh's interval
     edges = [t.get_text() for t in ax.texts if t.get_gid() == "interval-edge"]
-    # tanh's intervals on this test set and on new images (just above), identity's on new images
-    assert edges == ["-17.0", "-18.0", "-5.1"]
+    # tanh's intervals on this test set and on new images (just above) in one label, identity's
+    # on new images
+    assert edges == ["-17.0 / -18.0", "-5.1"]
     arrows = [line for line in ax.get_lines() if line.get_gid() == "interval-edge"]
     assert [a.get_marker() for a in arrows] == ["<", "<", "<"]
     assert [list(a.get_ydata()) for a in arrows] == [[0], [-0.2], [0.8]]
@@ -497,6 +500,11 @@ def test_forest_axis_follows_the_dots_with_arrows_verdicts_in_full_and_the_famil
     assert verdicts == ["inconclusive (could detect ≥ 1.3–4.0 points)", "worse than relu"]
     title = fig._suptitle.get_text()
     assert "(base Bonferroni 2)" in title and "may still have been improving" in title
+    # under a fixed budget every seed runs max_epochs: no row is marked, the title says nothing
+    fig = forest.comparison(cfg().plot, configurations, models, baseline="relu", margin=0.5)
+    (ax,) = [a for a in fig.axes if a.get_gid() == "forest-base"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["tanh", "identity"]
+    assert "max_epochs" not in fig._suptitle.get_text()
 
 
 def test_forest_panels_share_one_x_axis():

@@ -325,7 +325,8 @@ def test_accuracy(pc: PlotConfig, configurations: pd.DataFrame, models: pd.DataF
     fig.suptitle(
         f"Test accuracy ({spread}), each seed joined across activations (paired: the verdicts "
         "are comparison.png's); x axis zoomed to the seeds and means of the configurations "
-        "that trained"
+        "that trained",
+        wrap=True,  # to the figure's width
     )
     legend = _accuracy_legend(
         models["activation"].isin(configurations["activation"]).any()

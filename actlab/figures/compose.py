@@ -48,7 +48,12 @@ def comparison_figures(
     options = {a: cfg.activation_options[a] for a in m.activations}
     made = {
         "comparison": forest.comparison(
-            pc, configurations, models, baseline=baseline, margin=margin
+            pc,
+            configurations,
+            models,
+            baseline=baseline,
+            margin=margin,
+            early_stopping=cfg.train.early_stopping,
         ),
         "activations": charts.activations(pc, options),
         "samples": charts.samples(

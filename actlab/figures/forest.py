@@ -58,10 +58,10 @@ def at_chance_text(name: str, seeds: pd.DataFrame) -> str:
     return f"{name}: {chance}/{len(seeds)} seeds at chance (test acc {accs})"
 
 
-def row_label(row: pd.Series) -> str:
-    """The activation, and ``· k/n at max_epochs`` where k > 0 of its n seeds ran to
-    max_epochs."""
-    at_max = tables.at_max_epochs(row)
+def row_label(row: pd.Series, early_stopping: bool) -> str:
+    """The activation, and under early stopping ``· k/n at max_epochs`` where k > 0 of its n
+    seeds ran to max_epochs (under a fixed budget every seed does: nothing to mark)."""
+    at_max = tables.at_max_epochs(row) if early_stopping else ""
     if at_max and not at_max.startswith("0/"):
         return f"{row['activation']} · {at_max}"
     return str(row["activation"])
@@ -108,6 +108,7 @@ def comparison(
     *,
     baseline: str,
     margin: float,
+    early_stopping: bool = False,
     level: float = 0.95,
 ) -> Figure:
     """Per architecture a panel: one row per activation other than the baseline, its mean
@@ -115,7 +116,8 @@ def comparison(
     Bonferroni-adjusted interval as a line, one dot per seed, 0 and the +-``margin``
     equivalence band, and the verdict at the row's right. The x axis is fitted to the
     configurations whose seeds all trained; the others are listed in a strip below the panel
-    with their seeds' test accuracies. Rows keep the table's order, the same in every panel."""
+    with their seeds' test accuracies. Rows keep the table's order, the same in every panel.
+    With ``early_stopping`` a row says how many of its seeds ran to max_epochs."""
     import matplotlib.pyplot as plt
 
     architectures = list(dict.fromkeys(configurations["architecture"]))
@@ -157,8 +159,8 @@ def comparison(
         base_row = configurations[
             (configurations["architecture"] == arch) & (configurations["activation"] == baseline)
         ]
-        base_label = row_label(base_row.iloc[0]) if len(base_row) else baseline
-        _panel(ax, arch, rows, baseline, margin, limits)
+        base_label = row_label(base_row.iloc[0], early_stopping) if len(base_row) else baseline
+        _panel(ax, arch, rows, baseline, margin, limits, early_stopping)
         if base_label != baseline:
             ax.set_title(f"{ax.get_title()} ({base_label})")
         note = fig.add_subplot(grid[2 * i + 1])
@@ -179,7 +181,9 @@ def comparison(
         )
     sizes = family_sizes(configurations, baseline, panels)
     family = ", ".join(f"{arch} {n}" for arch, n in sizes.items())
-    capped = any(row_label(r) != r["activation"] for _, rows, _ in panels for r, _ in rows)
+    capped = any(
+        row_label(r, early_stopping) != r["activation"] for _, rows, _ in panels for r, _ in rows
+    )
     fig.suptitle(
         f"Test accuracy minus {baseline}'s on the same seed (points), {_seed_count(configurations)}"
         f" per configuration\nmean difference and its {level:.0%} interval on this test set "
@@ -194,6 +198,7 @@ def comparison(
             else ""
         ),
         fontsize="medium",
+        wrap=True,  # to the figure's width: a long family line stays on the figure
     )
     return fig
 
@@ -203,7 +208,9 @@ def _shown(row: pd.Series, diffs: pd.Series) -> list[float]:
     return [float(row.get("diff_mean", np.nan)), *diffs.to_numpy(dtype=float)]
 
 
-def _panel(ax, arch: str, rows: list, baseline: str, margin: float, limits) -> None:
+def _panel(
+    ax, arch: str, rows: list, baseline: str, margin: float, limits, early_stopping: bool
+) -> None:
     ax.axvspan(-margin, margin, color="tab:blue", alpha=0.12, lw=0, gid="margin")
     ax.axvline(0, color="black", lw=0.8)
     if not rows:
@@ -218,8 +225,9 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float, limits) -> N
         )
         ax.set(title=f"{arch}: difference from {baseline}", xlim=limits)
         return
-    ends: list[tuple[float, float, float, str]] = []
+    ends: list[list[tuple[float, float, float, str]]] = []  # per row, its intervals
     for y, (row, diffs) in enumerate(rows):
+        ends.append([])
         colour = verdict_colour(row.get("verdict"))
         mean = float(row.get("diff_mean", np.nan))
         for suffix, offset, width, gid in (
@@ -238,15 +246,15 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float, limits) -> N
                     solid_capstyle="butt",
                     gid=gid,
                 )
-                ends.append((y + offset, low, high, colour))
+                ends[-1].append((y + offset, low, high, colour))
         if np.isfinite(mean):
             ax.plot([mean], [y], marker="|", ms=14, mew=2.5, color=colour, gid="mean")
         seed_dots(ax, diffs, y + 0.18, size=16, zorder=3)
     ax.set_xlim(limits)
-    for y, low, high, colour in ends:
-        _interval_ends(ax, y, low, high, colour, limits)
+    for intervals in ends:
+        _interval_ends(ax, intervals, limits)
     ax.set_ylim(len(rows) - 0.5, -0.6)
-    ax.set_yticks(range(len(rows)), [row_label(r) for r, _ in rows])
+    ax.set_yticks(range(len(rows)), [row_label(r, early_stopping) for r, _ in rows])
     verdicts = ax.secondary_yaxis("right")
     verdicts.set_yticks(
         range(len(rows)), [tables.verdict_text(r) for r, _ in rows], fontsize="small"
@@ -260,34 +268,37 @@ def _panel(ax, arch: str, rows: list, baseline: str, margin: float, limits) -> N
     )
 
 
-def _interval_ends(ax, y: float, low: float, high: float, colour, limits) -> None:
-    """An interval end beyond the axis: an arrowhead at that edge and the end's value
-    (gid ``interval-edge``); the line itself is cut at the edge."""
-    for end, beyond, edge, marker, ha in (
-        (low, low < limits[0], 0.0, "<", "left"),
-        (high, high > limits[1], 1.0, ">", "right"),
-    ):
-        if not beyond:
-            continue
-        ax.plot(
-            [edge],
-            [y],
-            marker=marker,
-            ms=7,
-            color=colour,
-            ls="",
-            clip_on=False,
-            transform=ax.get_yaxis_transform(),
-            gid="interval-edge",
-        )
-        ax.text(
-            edge + (0.012 if edge == 0 else -0.012),
-            y - 0.28,
-            f"{end:+.1f}",
-            transform=ax.get_yaxis_transform(),
-            ha=ha,
-            va="center",
-            fontsize="x-small",
-            color=colour,
-            gid="interval-edge",
-        )
+def _interval_ends(ax, intervals: list[tuple[float, float, float, str]], limits) -> None:
+    """A row's interval ends beyond the axis: an arrowhead at that edge for each interval (the
+    line itself is cut there) and one label above the row with their values, the first
+    interval's first (gid ``interval-edge``): two labels 0.2 rows apart would overlap."""
+    for side, edge, marker, ha in ((1, 0.0, "<", "left"), (2, 1.0, ">", "right")):
+        beyond = [
+            (i[0], i[side], i[3])
+            for i in intervals
+            if (i[side] < limits[0] if side == 1 else i[side] > limits[1])
+        ]
+        for y, _, colour in beyond:
+            ax.plot(
+                [edge],
+                [y],
+                marker=marker,
+                ms=7,
+                color=colour,
+                ls="",
+                clip_on=False,
+                transform=ax.get_yaxis_transform(),
+                gid="interval-edge",
+            )
+        if beyond:
+            ax.text(
+                edge + (0.012 if edge == 0 else -0.012),
+                min(y for y, _, _ in beyond) - 0.28,
+                " / ".join(f"{end:+.1f}" for _, end, _ in beyond),
+                transform=ax.get_yaxis_transform(),
+                ha=ha,
+                va="center",
+                fontsize="x-small",
+                color=beyond[0][2],
+                gid="interval-edge",
+            )
