@@ -1,6 +1,9 @@
 """Two runs' model tables side by side, per configuration."""
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 from actlab.tools import compare_runs
 
@@ -54,3 +57,28 @@ def test_the_tool_writes_the_table_and_names_a_bad_file(tmp_path, capsys):
     A.drop(columns="epochs").to_csv(tmp_path / "bad.csv", index=False)
     assert compare_runs.main([str(tmp_path / "bad.csv"), str(tmp_path / "b.csv")]) == 2
     assert "no column ['epochs']" in capsys.readouterr().err
+
+
+RUNS = Path(__file__).resolve().parent.parent / "docs" / "runs"
+SAVED = [  # the tables docs/results.md shows: (run a, run b, their names, the saved table)
+    (
+        "val-acc-patience-7",
+        "early-stopped",
+        ("val_acc, patience 7", "either, min 20"),
+        "stopping.md",
+    ),
+    (
+        "early-stopped",
+        "fixed-budget",
+        ("early-stopped", "fixed budget"),
+        "fixed-budget/stopping.md",
+    ),
+]
+
+
+@pytest.mark.parametrize("a, b, names, table", SAVED, ids=[t for *_, t in SAVED])
+def test_the_saved_tables_are_the_tools_output(tmp_path, a, b, names, table):
+    out = tmp_path / "table.md"
+    args = [str(RUNS / a / "models.csv"), str(RUNS / b / "models.csv"), "--out", str(out)]
+    assert compare_runs.main([*args, "--names", *names]) == 0
+    assert out.read_text() == (RUNS / table).read_text()

@@ -87,24 +87,16 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize(
-    ("stop_after", "probe_every", "activation"),
-    [(1, 1, "tanh"), (3, 1, "tanh"), (3, 2, "tanh"), (4, 2, "tanh"), (3, 1, "prelu")],
-)
-def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every, activation, threads):
-    """Stop right after the state of epoch k is saved, resume from it: every result equals
-    that of a run that was never stopped (PReLU: with its learned slopes and their momentum)."""
+def stopped_and_resumed(tc, model, stop_after: int):
+    """The model trained until its state after epoch ``stop_after`` is saved (through bytes, as
+    the stage writes it to disk), killed there, then resumed from that state."""
     import io as bytes_io
-
-    tc = train_config(train__max_epochs=6, train__patience=6, train__probe_every=probe_every)
-    model = spec(activation)
-    whole = loop.train_model(tc, model, splits(), torch.device("cpu"))
 
     saved = {}
 
     def save_then_die(state):
         buffer = bytes_io.BytesIO()
-        torch.save(state.to_dict(), buffer)  # what the stage writes to disk, round-tripped
+        torch.save(state.to_dict(), buffer)
         saved["state"] = buffer.getvalue()
         if state.epoch == stop_after:
             raise Killed
@@ -112,9 +104,22 @@ def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every, activ
     with pytest.raises(Killed):
         loop.train_model(tc, model, splits(), torch.device("cpu"), save_state=save_then_die)
     state = ResumeState.from_dict(torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True))
-    resumed = loop.train_model(tc, model, splits(), torch.device("cpu"), resume=state)
+    return loop.train_model(tc, model, splits(), torch.device("cpu"), resume=state)
 
-    assert same_result(resumed, whole)
+
+@pytest.mark.parametrize(
+    ("stop_after", "probe_every", "activation"),
+    [(1, 1, "tanh"), (3, 1, "tanh"), (3, 2, "tanh"), (4, 2, "tanh"), (3, 1, "prelu")],
+)
+def test_a_stopped_training_resumes_bit_identical(stop_after, probe_every, activation, threads):
+    """Stop right after the state of epoch k is saved, resume from it: every result equals
+    that of a run that was never stopped (PReLU: with its learned slopes and their momentum)."""
+
+    tc = train_config(train__max_epochs=6, train__patience=6, train__probe_every=probe_every)
+    model = spec(activation)
+    whole = loop.train_model(tc, model, splits(), torch.device("cpu"))
+
+    assert same_result(stopped_and_resumed(tc, model, stop_after), whole)
 
 
 def test_probe_every_k_epochs_records_the_same_rows_as_every_epoch():
@@ -253,7 +258,6 @@ def test_each_budget_keeps_the_best_checkpoint_within_it(stop_after, threads):
     """train.budgets [2, 4] of 6 epochs: the best-validation epoch among the first 2 and the
     first 4, with that epoch's weights; the same when training was stopped at epoch 3 and
     resumed (the budgets' states travel in the resume state)."""
-    import io as bytes_io
 
     tc = train_config(
         train__max_epochs=6, train__budgets=[2, 4], train__early_stopping=False, train__lr=0.05
@@ -278,17 +282,4 @@ def test_each_budget_keeps_the_best_checkpoint_within_it(stop_after, threads):
         assert all(torch.equal(state[k], v) for k, v in rerun.best_state.items())
     if stop_after is None:
         return
-    saved = {}
-
-    def save_then_die(state):
-        buffer = bytes_io.BytesIO()
-        torch.save(state.to_dict(), buffer)
-        saved["state"] = buffer.getvalue()
-        if state.epoch == stop_after:
-            raise Killed
-
-    with pytest.raises(Killed):
-        loop.train_model(tc, model, splits(), torch.device("cpu"), save_state=save_then_die)
-    state = ResumeState.from_dict(torch.load(bytes_io.BytesIO(saved["state"]), weights_only=True))
-    resumed = loop.train_model(tc, model, splits(), torch.device("cpu"), resume=state)
-    assert same_result(resumed, whole)
+    assert same_result(stopped_and_resumed(tc, model, stop_after), whole)
