@@ -29,7 +29,7 @@ import pandas as pd
 
 from actlab.analysis import stats, tables
 from actlab.analysis.compare import compare_to_baseline
-from actlab.errors import exit_code
+from actlab.errors import DataError, exit_code
 from actlab.identity import configuration_of
 from actlab.tools import compare_runs
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=10, help="chance is 100 / classes (%%)")
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
-    return exit_code(lambda: _run(args), catch=(ValueError,))
+    return exit_code(lambda: _run(args), catch=(ValueError, DataError))
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from actlab import files
 from actlab.analysis import stats
-from actlab.errors import exit_code
+from actlab.errors import DataError, exit_code
 from actlab.identity import configuration_of
 
 KEYS = ["activation", "architecture"]
@@ -56,16 +56,23 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], chanc
 COLUMNS = {"model", "activation", "architecture", "seed", "test_acc", "epochs"}
 
 
-def read_models(path: Path) -> pd.DataFrame:
-    """A run's ``models.csv``; ValueError naming the file when it is missing or not one."""
+def read_table(path: Path, columns, what: str, fix: str = "") -> pd.DataFrame:
+    """A CSV a tool reads (``what`` it should be, e.g. "a models.csv"); DataError naming the
+    file when it is missing, not a table or lacks one of ``columns``, with ``fix`` after it."""
+    hint = f"; {fix}" if fix else ""
     try:
-        models = pd.read_csv(path)
+        table = pd.read_csv(path)
     except (FileNotFoundError, pd.errors.ParserError) as err:
-        raise ValueError(str(err)) from err
-    missing = COLUMNS - set(models)
+        raise DataError(f"{path}: {err}{hint}") from None
+    missing = sorted(set(columns) - set(table))
     if missing:
-        raise ValueError(f"{path}: not a models.csv: no column {sorted(missing)}")
-    return models
+        raise DataError(f"{path}: not {what}: no column {missing}{hint}")
+    return table
+
+
+def read_models(path: Path) -> pd.DataFrame:
+    """A run's ``models.csv``."""
+    return read_table(path, COLUMNS, "a models.csv")
 
 
 def emit(table: pd.DataFrame, out: Path | None) -> None:
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         a, b = read_models(args.a), read_models(args.b)
         emit(side_by_side(a, b, tuple(args.names), stats.chance(args.classes)), args.out)
 
-    return exit_code(run, catch=(ValueError,))
+    return exit_code(run, catch=(ValueError, DataError))
 
 
 if __name__ == "__main__":

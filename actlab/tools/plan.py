@@ -28,22 +28,9 @@ import pandas as pd
 from actlab import config, files, paths
 from actlab.analysis import plan
 from actlab.errors import DataError, exit_code
+from actlab.tools import compare_runs
 
 COLUMNS = ("configuration", "architecture", "diff_mean", "diff_sd", "diff_sd_df", "image_se")
-
-
-def read(path: Path, columns) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.ParserError) as err:
-        raise DataError(f"{path}: {err}; run the pilot first (`dvc repro`)") from None
-    missing = [c for c in columns if c not in table]
-    if missing:
-        raise DataError(
-            f"{path}: no column {missing}: a summary from before per-image predictions; "
-            "rerun the pilot (`dvc repro`)"
-        )
-    return table
 
 
 def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig) -> pd.DataFrame:
@@ -95,7 +82,12 @@ def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[
 
 def _run(args: argparse.Namespace) -> None:
     cfg = config.load(args.params)
-    summary = read(args.summary, COLUMNS)
+    summary = compare_runs.read_table(
+        args.summary,
+        COLUMNS,
+        "a summary with per-image predictions (one from before them lacks their columns)",
+        "run the pilot with `dvc repro`",
+    )
     if args.architectures:
         unknown = sorted(set(args.architectures) - set(summary["architecture"]))
         if unknown:
@@ -104,7 +96,8 @@ def _run(args: argparse.Namespace) -> None:
                 f"{', '.join(dict.fromkeys(summary['architecture']))}"
             )
         summary = summary[summary["architecture"].isin(args.architectures)]
-    pilot = sorted({int(s) for s in read(args.models, ("seed",))["seed"]})
+    models = compare_runs.read_table(args.models, ("seed",), "a models.csv", "run the pilot first")
+    pilot = sorted({int(s) for s in models["seed"]})
     table = needs(summary, cfg.analysis)
     fresh, short = confirmation(table, pilot, args.cap)
     seeds = [*pilot, *fresh]
