@@ -23,7 +23,12 @@ from actlab.config_reader import MAX_SEED, NAME, Section, activation_options, ar
 from actlab.errors import ConfigError
 from actlab.identity import ModelSpec, lr_label, model_name, split_name
 
-DATASETS = ("fashion_mnist", "mnist")
+# IDX files through torchvision; MNIST-1D generated offline by the mnist1d package; the user's
+# own arrays (.npz or CSV) in data/own/ (actlab.data: docs/datasets.md)
+IDX_DATASETS = ("fashion_mnist", "mnist")
+DATASETS = (*IDX_DATASETS, "mnist1d", "files")
+OWN_DATA = "data/own"  # the user's files lie here: prepare depends on the folder (dvc.yaml)
+MNIST1D_TRAIN_SPLIT = 0.8  # the mnist1d package's default: 80 % of the samples train
 NORMALIZATIONS = ("fixed", "computed")
 OPTIMIZERS = ("sgd", "adam")
 PATIENCE_ON = ("val_acc", "val_loss", "either")
@@ -36,7 +41,8 @@ IMPLS = ("fused", "formula", "manual")
 # How the weights of an architecture start (architectures.<name>.init): PyTorch's default
 # (the tutorials'), He/Kaiming (fan-in, with the activation's gain) or Glorot/Xavier.
 INITS = ("default", "kaiming", "xavier")
-OFFICIAL_TRAIN_IMAGES = 60000  # both datasets; data.val_size of them validate, the rest train
+OFFICIAL_TRAIN_IMAGES = 60000  # both IDX datasets; data.val_size of them validate, the rest train
+MAX_SAMPLES = 10_000_000
 MAX_EPOCHS = 10000
 MAX_PACK = 4096  # models in one stacked network
 MAX_BATCH = 65536
@@ -46,14 +52,46 @@ MAX_WIDTH_INCHES = 50.0
 
 
 @dataclass(frozen=True)
+class Mnist1dConfig:
+    """``data.mnist1d``: the generator's seed and sample count (its other arguments are the
+    package's published defaults); 80 % of the samples train, the rest test."""
+
+    seed: int
+    samples: int
+
+    @property
+    def train_samples(self) -> int:
+        return int(self.samples * MNIST1D_TRAIN_SPLIT)  # as mnist1d.data.make_dataset splits
+
+
+@dataclass(frozen=True)
+class FilesConfig:
+    """``data.files``: the user's ``.npz`` or CSV files under data/own/, a CSV's label column."""
+
+    path: str
+    label: str
+
+
+@dataclass(frozen=True)
 class DataConfig:
     dataset: str
     mirror: str
+    mnist1d: Mnist1dConfig
+    files: FilesConfig
     val_size: int
     split_seed: int
     normalization: str
     mean: float
     std: float
+
+    def train_examples(self) -> int | None:
+        """Examples left to train after ``val_size`` validate; None for the user's files (known
+        once they are read: ``check_sizes`` runs again then)."""
+        if self.dataset in IDX_DATASETS:
+            return OFFICIAL_TRAIN_IMAGES - self.val_size
+        if self.dataset == "mnist1d":
+            return self.mnist1d.train_samples - self.val_size
+        return None
 
 
 @dataclass(frozen=True)
@@ -173,8 +211,9 @@ class Config:
             for s in m.seeds
         ]
 
-    def model_spec(self, name: str) -> ModelSpec:
-        """The spec of matrix item ``name``; reads only that architecture and activation."""
+    def model_spec(self, name: str, inputs: int = 784, classes: int = 10) -> ModelSpec:
+        """The spec of matrix item ``name``; reads only that architecture and activation. The
+        data decide ``inputs`` and ``classes`` (the prepared data's meta)."""
         rates = {lr_label(lr): lr for lr in self.train.lr}
         grid = len(rates) > 1
         try:
@@ -190,29 +229,105 @@ class Config:
         lr = rates[rate] if grid else self.train.lr[0]
         options = tuple(sorted(self.activation_options[activation].items()))
         recipe = self.architectures[arch]
-        return ModelSpec(name, activation, options, arch, recipe.hidden, seed, recipe.init, lr=lr)
+        return ModelSpec(
+            name,
+            activation,
+            options,
+            arch,
+            recipe.hidden,
+            seed,
+            recipe.init,
+            lr=lr,
+            inputs=inputs,
+            classes=classes,
+        )
 
 
-def parse(raw: Any) -> Config:
-    """Validate the parsed YAML and build the Config; the first bad key raises ConfigError."""
-    root = Section(raw, "")
-
-    d = root.section("data")
+def _data(d: Section) -> DataConfig:
+    dataset = d.choice("dataset", DATASETS)
+    g = d.section("mnist1d")
+    mnist1d = Mnist1dConfig(
+        seed=g.integer("seed", minimum=0, maximum=MAX_SEED),
+        samples=g.integer("samples", minimum=100, maximum=MAX_SAMPLES),
+    )
+    g.done()
+    if mnist1d.samples % 10:
+        raise ConfigError(
+            f"data.mnist1d.samples: {mnist1d.samples} is not a multiple of 10; the generator "
+            "makes samples // 10 per class, so use e.g. "
+            f"{mnist1d.samples - mnist1d.samples % 10}"
+        )
+    f = d.section("files")
+    own = FilesConfig(path=f.string("path"), label=f.string("label"))
+    f.done()
     data = DataConfig(
-        dataset=d.choice("dataset", DATASETS),
+        dataset=dataset,
         mirror=d.string("mirror"),
-        val_size=d.integer("val_size", minimum=1, maximum=OFFICIAL_TRAIN_IMAGES - 1),
+        mnist1d=mnist1d,
+        files=own,
+        val_size=d.integer("val_size", minimum=1, maximum=MAX_SAMPLES),
         split_seed=d.integer("split_seed", minimum=0, maximum=MAX_SEED),
         normalization=d.choice("normalization", NORMALIZATIONS),
         mean=d.number("mean"),
         std=d.number("std", positive=True),
     )
     d.done()
-    if data.mirror != "auto" and not Path(data.mirror).expanduser().is_dir():
+    if dataset in IDX_DATASETS and data.val_size >= OFFICIAL_TRAIN_IMAGES:
         raise ConfigError(
-            f"data.mirror: {data.mirror!r} is not a directory; use auto, or a directory "
-            "holding the four IDX files (.gz or not)"
+            f"data.val_size: {data.val_size} must be below the {OFFICIAL_TRAIN_IMAGES} "
+            f"training images of {dataset}"
         )
+    if dataset == "mnist1d" and data.val_size >= mnist1d.train_samples:
+        raise ConfigError(
+            f"data.val_size: {data.val_size} must be below the {mnist1d.train_samples} training "
+            f"samples of data.mnist1d.samples {mnist1d.samples} (80 % of them); lower it, e.g. "
+            f"{mnist1d.train_samples // 4}"
+        )
+    if dataset in IDX_DATASETS and data.mirror != "auto":
+        if not Path(data.mirror).expanduser().is_dir():
+            raise ConfigError(
+                f"data.mirror: {data.mirror!r} is not a directory; use auto, or a directory "
+                "holding the four IDX files (.gz or not)"
+            )
+    if dataset == "files":
+        check_own_path(own.path)
+    return data
+
+
+def check_own_path(path: str) -> None:
+    """``data.files.path`` names a file or folder inside data/own/ (prepare depends on that
+    folder, so DVC sees an edit of the data as it sees one of the code)."""
+    where = Path(path)
+    inside = not where.is_absolute() and where.parts[:2] == tuple(OWN_DATA.split("/"))
+    if not path or not inside or ".." in where.parts:
+        raise ConfigError(
+            f"data.files.path: {path!r} is not inside {OWN_DATA}/; copy your .npz file (or "
+            f"folder of CSV files) into {OWN_DATA}/ and name it there, e.g. "
+            f"{OWN_DATA}/mine.npz: prepare depends on that folder, so DVC reruns it when the "
+            "data change"
+        )
+
+
+def check_sizes(train: TrainConfig, examples: int, why: str) -> None:
+    """The batch and the probes' subset fit in the ``examples`` that train (``why``: what
+    left that many)."""
+    if train.batch_size > examples:
+        raise ConfigError(
+            f"train.batch_size: {train.batch_size} exceeds the {examples} training examples "
+            f"{why}; lower one of them"
+        )
+    if train.dynamics_subset > examples:
+        raise ConfigError(
+            f"train.dynamics_subset: {train.dynamics_subset} exceeds the {examples} training "
+            f"examples {why}; lower it to at most {examples}"
+        )
+
+
+def parse(raw: Any) -> Config:
+    """Validate the parsed YAML and build the Config; the first bad key raises ConfigError."""
+    root = Section(raw, "")
+
+    data = _data(root.section("data"))
 
     m = root.section("models")
     models = ModelsConfig(
@@ -259,17 +374,11 @@ def parse(raw: Any) -> Config:
             f"train.budgets: {late[0]} is not below train.max_epochs {train.max_epochs}; "
             "list the earlier budgets only (max_epochs is always one)"
         )
-    train_images = OFFICIAL_TRAIN_IMAGES - data.val_size
-    if train.batch_size > train_images:
-        raise ConfigError(
-            f"train.batch_size: {train.batch_size} exceeds the {train_images} training images "
-            f"left by data.val_size {data.val_size}; lower one of them"
-        )
-    if train.dynamics_subset > train_images:
-        raise ConfigError(
-            f"train.dynamics_subset: {train.dynamics_subset} exceeds the {train_images} "
-            f"training images left by data.val_size {data.val_size}"
-        )
+    train_images = data.train_examples()
+    if train_images is not None:
+        check_sizes(train, train_images, f"left by data.val_size {data.val_size}")
+    else:
+        train_images = MAX_BATCH
 
     p = root.section("probes")
     probes = ProbeConfig(

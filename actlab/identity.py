@@ -66,6 +66,10 @@ class ModelSpec:
     seed: int
     init: str = "default"
     lr: float = field(kw_only=True)  # the learning rate it trains at
+    # The data decide these (the prepared data's meta): FashionMNIST's 28 x 28 pixels and ten
+    # classes unless a dataset says otherwise.
+    inputs: int = field(default=784, kw_only=True)
+    classes: int = field(default=10, kw_only=True)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -85,6 +89,8 @@ class ModelSpec:
             "seed": self.seed,
             "init": self.init,
             "lr": self.lr,
+            "inputs": self.inputs,
+            "classes": self.classes,
         }
 
     @classmethod
@@ -98,4 +104,6 @@ class ModelSpec:
             d["seed"],
             d["init"],
             lr=d["lr"],
+            inputs=d.get("inputs", 784),  # records written before other datasets existed
+            classes=d.get("classes", 10),
         )

@@ -84,8 +84,9 @@ def model_params(
             "data.val_size": data_meta["sizes"]["val"],
             "data.split_seed": data_meta["split"]["seed"],
             "data.normalization": norm["mode"],
-            "data.mean": norm["mean"],
-            "data.std": norm["std"],
+            # per-feature statistics (a list) are in the checksum; a run's param holds a word
+            "data.mean": norm["mean"] if not isinstance(norm["mean"], list) else "per feature",
+            "data.std": norm["std"] if not isinstance(norm["std"], list) else "per feature",
             "data.checksum": data_meta["checksum"],
         }
     )
@@ -102,7 +103,7 @@ class ModelRecord:
 
     The spec rebuilds the network; the run key finds its MLflow run (and the params create it
     where it is missing); the parameter count goes into the tables; the plan is the analysis
-    plan it was trained under (``analysis.plan.recorded``; None in records written before
+    plan it was trained under (``plan`` below; None in records written before
     plans were recorded), which is not part of the run key: a model keeps its plan when a
     later edit of ``analysis.*`` reuses it.
     """

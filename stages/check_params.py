@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from actlab import config, files, paths, stage_runner
 from actlab.analysis import plan
+from actlab.data import user
 from actlab.model import registry
 from actlab.tracking import store
 
@@ -18,6 +19,7 @@ from actlab.tracking import store
 def _main() -> None:
     cfg = registry.check(config.load(paths.PARAMS))  # the activations: the registry's to say
     plan.check(cfg)  # what the analysis plan needs across keys
+    user.check_config(cfg)  # the user's own files, read and checked whole
     store.check_store()  # an unreachable tracking server stops the run here, in seconds
     files.write_json(paths.PARAMS_OK, {"params.yaml": "valid"})
 

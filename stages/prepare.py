@@ -1,6 +1,7 @@
-"""Stage ``prepare``: raw IDX files -> checked, split, compact tensors in ``data/prepared/``.
+"""Stage ``prepare``: raw IDX files, MNIST-1D's generator or the user's files -> checked,
+split, compact tensors in ``data/prepared/``.
 
-Outputs ``splits.pt`` (uint8 images, int64 labels per split: ~55 MB, not 200 MB of float32)
+Outputs ``splits.pt`` (uint8 images, not 200 MB of float32, or float32 features; int64 labels)
 and ``meta.json`` (sizes, split hash, mean/std, checksums of the decoded arrays). Normalisation
 is applied on the device when the stages load the tensors. Logs the data facts to MLflow, in
 one run per prepared dataset.
@@ -18,16 +19,16 @@ log = logging.getLogger("prepare")
 def _main() -> None:
     # Imported here, not at the top: `--help` answers without torch.
     from actlab import config
-    from actlab.data import datasets
+    from actlab.data import datasets, sources
     from actlab.tracking import report
 
     cfg = config.load()
-    source = datasets.fetch(cfg.data)
-    splits, meta = datasets.prepare(cfg.data, datasets.load_raw(cfg.data))
+    source = sources.fetch(cfg.data)
+    splits, meta = sources.prepare(cfg.data, sources.load_raw(cfg.data))
     datasets.write_prepared(splits, meta)
     sizes = meta["sizes"]
     log.info(
-        "%s: %s train / %s val / %s test images from %s",
+        "%s: %s train / %s val / %s test examples from %s",
         meta["dataset"],
         sizes["train"],
         sizes["val"],

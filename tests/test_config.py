@@ -178,8 +178,11 @@ def test_defaults_are_the_reference_configuration():
             {"train__batch_size": 60000},
             r"train.batch_size: 60000 must be <= 65536|train.batch_size: 60000 exceeds the 50000",
         ),
-        ({"data__val_size": 59999}, r"train.batch_size: 256 exceeds the 1 training images"),
-        ({"data__val_size": 60000}, r"data.val_size: 60000 must be <= 59999"),
+        ({"data__val_size": 59999}, r"train.batch_size: 256 exceeds the 1 training examples"),
+        (
+            {"data__val_size": 60000},
+            r"data.val_size: 60000 must be below the 60000 training images",
+        ),
         ({"train__dynamics_subset": 50001}, r"train.dynamics_subset: 50001 exceeds the 50000"),
         ({"architectures__base__hidden": [10**9]}, r"width 1000000000 must be <= 65536"),
         ({"plot__dpi": 100000}, r"plot.dpi: 100000 must be <= 600"),

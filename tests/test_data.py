@@ -2,29 +2,34 @@ import functools
 import gzip
 import hashlib
 import http.server
+import json
 import threading
+from pathlib import Path
 
 import pytest
 import torch
 import torchvision
 
-from actlab.config import DataConfig
-from actlab.data import datasets
-from actlab.data.datasets import DataError
+from actlab.config import DataConfig, FilesConfig, Mnist1dConfig
+from actlab.data import datasets, sources
+from actlab.errors import DataError
 from tests.helpers.idx import NAMES, idx_bytes, make_arrays, write_mirror
 
 
 def cfg(dataset="mnist", mirror="auto", val_size=100, normalization="fixed"):
-    return DataConfig(dataset, mirror, val_size, 42, normalization, 0.5, 0.5)
+    own = FilesConfig("data/own/example.npz", "label")
+    return DataConfig(
+        dataset, mirror, Mnist1dConfig(42, 5000), own, val_size, 42, normalization, 0.5, 0.5
+    )
 
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_mirror_is_copied_and_loaded_by_torchvision(tmp_path, gz):
     arrays = write_mirror(tmp_path / "mirror", n_train=300, n_test=50, gz=gz)
     raw_root = tmp_path / "raw"
-    source = datasets.fetch(cfg(mirror=str(tmp_path / "mirror")), raw_root)
+    source = sources.fetch(cfg(mirror=str(tmp_path / "mirror")), raw_root)
     assert source == str(tmp_path / "mirror")
-    raw = datasets.load_raw(cfg(), raw_root)
+    raw = sources.load_raw(cfg(), raw_root)
     assert torch.equal(raw["train_images"], torch.from_numpy(arrays["train-images-idx3-ubyte"]))
     assert torch.equal(
         raw["test_labels"], torch.from_numpy(arrays["t10k-labels-idx1-ubyte"]).long()
@@ -33,31 +38,31 @@ def test_mirror_is_copied_and_loaded_by_torchvision(tmp_path, gz):
 
 
 def test_auto_uses_the_raw_folder_first(tmp_path):
-    write_mirror(datasets.raw_folder("mnist", tmp_path / "raw"), gz=False)
-    assert datasets.fetch(cfg(), tmp_path / "raw") == str(
-        datasets.raw_folder("mnist", tmp_path / "raw")
+    write_mirror(sources.raw_folder("mnist", tmp_path / "raw"), gz=False)
+    assert sources.fetch(cfg(), tmp_path / "raw") == str(
+        sources.raw_folder("mnist", tmp_path / "raw")
     )
 
 
 def test_an_explicit_mirror_wins_over_earlier_copies(tmp_path):
     """The user named it: it is used even though data/raw already holds other files."""
-    write_mirror(datasets.raw_folder("mnist", tmp_path / "raw"), n_train=120, n_test=30, gz=False)
+    write_mirror(sources.raw_folder("mnist", tmp_path / "raw"), n_train=120, n_test=30, gz=False)
     arrays = write_mirror(tmp_path / "mirror", n_train=300, n_test=50)
-    assert datasets.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw") == str(
+    assert sources.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw") == str(
         tmp_path / "mirror"
     )
-    raw = datasets.load_raw(cfg(), tmp_path / "raw")
+    raw = sources.load_raw(cfg(), tmp_path / "raw")
     assert torch.equal(
         raw["train_labels"], torch.from_numpy(arrays["train-labels-idx1-ubyte"]).long()
     )
 
 
 def test_an_incomplete_explicit_mirror_stops_and_names_what_is_missing(tmp_path):
-    write_mirror(datasets.raw_folder("mnist", tmp_path / "raw"), gz=False)
+    write_mirror(sources.raw_folder("mnist", tmp_path / "raw"), gz=False)
     write_mirror(tmp_path / "mirror")
     (tmp_path / "mirror" / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match=r"data.mirror .*mirror: lacks t10k-labels-idx1-ubyte"):
-        datasets.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw")
+        sources.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw")
 
 
 @pytest.mark.parametrize(
@@ -71,25 +76,23 @@ def test_a_broken_gz_in_the_mirror_is_named_and_leaves_nothing_behind(tmp_path, 
     broken.write_bytes(whole[: len(whole) // 2] if payload is None else payload)
     raw = tmp_path / "raw"
     with pytest.raises(DataError) as err:
-        datasets.fetch(cfg(mirror=str(mirror)), raw)
+        sources.fetch(cfg(mirror=str(mirror)), raw)
     message = str(err.value)
     expected = "truncated IDX file (0 bytes)" if payload == b"" else "a truncated or corrupt gzip"
     assert message.startswith(f"{broken}: {expected}")
     assert "fix: replace it" in message and "\n" not in message
-    folder = datasets.raw_folder("mnist", raw)
+    folder = sources.raw_folder("mnist", raw)
     assert not (folder / "train-images-idx3-ubyte").exists()
     assert not list(folder.glob(".*.tmp"))  # no partial copy left to break a later run
 
 
 def test_candidate_order_includes_debian_for_fashion_mnist(tmp_path):
-    assert datasets.candidate_dirs(cfg("fashion_mnist"), tmp_path) == [
+    assert sources.candidate_dirs(cfg("fashion_mnist"), tmp_path) == [
         tmp_path / "FashionMNIST" / "raw",
-        datasets.Path("/usr/share/datasets/fashion-mnist"),
+        Path("/usr/share/datasets/fashion-mnist"),
     ]
-    assert datasets.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path) == [
-        datasets.Path("/m")
-    ]
-    assert datasets.candidate_dirs(cfg("mnist"), tmp_path) == [tmp_path / "MNIST" / "raw"]
+    assert sources.candidate_dirs(cfg("fashion_mnist", mirror="/m"), tmp_path) == [Path("/m")]
+    assert sources.candidate_dirs(cfg("mnist"), tmp_path) == [tmp_path / "MNIST" / "raw"]
 
 
 def serve(directory):
@@ -113,18 +116,18 @@ def test_torchvision_download_path_on_a_loopback_mirror(tmp_path, monkeypatch):
             torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"]
         )
         monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
-        assert datasets.fetch(cfg(), tmp_path / "raw") == "torchvision download"
+        assert sources.fetch(cfg(), tmp_path / "raw") == "torchvision download"
     finally:
         server.shutdown()
-    downloaded = datasets.load_raw(cfg(), tmp_path / "raw")
+    downloaded = sources.load_raw(cfg(), tmp_path / "raw")
 
     # Same prepared bytes whichever source the files came from.
     (tmp_path / "mirror").mkdir()
     write_mirror(tmp_path / "mirror", n_train=300, n_test=50)
-    datasets.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw2")
-    mirrored = datasets.load_raw(cfg(), tmp_path / "raw2")
-    a, meta_a = datasets.prepare(cfg(), downloaded)
-    b, meta_b = datasets.prepare(cfg(), mirrored)
+    sources.fetch(cfg(mirror=str(tmp_path / "mirror")), tmp_path / "raw2")
+    mirrored = sources.load_raw(cfg(), tmp_path / "raw2")
+    a, meta_a = sources.prepare(cfg(), downloaded)
+    b, meta_b = sources.prepare(cfg(), mirrored)
     assert meta_a == meta_b
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(
@@ -134,9 +137,9 @@ def test_torchvision_download_path_on_a_loopback_mirror(tmp_path, monkeypatch):
 
 def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
-    monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
+    monkeypatch.setattr(sources, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
     with pytest.raises(DataError) as err:
-        datasets.fetch(cfg("fashion_mnist"), tmp_path / "raw")
+        sources.fetch(cfg("fashion_mnist"), tmp_path / "raw")
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("fashion_mnist: no IDX files found in ")
@@ -146,7 +149,7 @@ def test_no_source_gives_one_clear_error(tmp_path, monkeypatch):
 
 
 def corrupt(tmp_path, name, payload):
-    folder = datasets.raw_folder("mnist", tmp_path)
+    folder = sources.raw_folder("mnist", tmp_path)
     write_mirror(folder, n_train=120, n_test=30, gz=False)
     (folder / name).write_bytes(payload)
     return folder / name
@@ -181,7 +184,7 @@ def corrupt(tmp_path, name, payload):
 def test_corrupt_files_are_named(tmp_path, name, payload, expected):
     path = corrupt(tmp_path, name, payload)
     with pytest.raises(DataError, match=expected) as err:
-        datasets.load_raw(cfg(), tmp_path)
+        sources.load_raw(cfg(), tmp_path)
     assert str(path.parent) in str(err.value)
 
 
@@ -190,35 +193,35 @@ def test_gz_mirror_with_corrupt_content_is_caught_when_extracted(tmp_path):
     write_mirror(mirror, n_train=120, n_test=30)
     (mirror / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01junk"))
     with pytest.raises(DataError, match=f"^{mirror}/train-labels-idx1-ubyte.gz: 8 bytes for"):
-        datasets.fetch(cfg(mirror=str(mirror)), tmp_path / "raw")
+        sources.fetch(cfg(mirror=str(mirror)), tmp_path / "raw")
 
 
 def test_split_is_torch_random_split():
-    train, val = datasets.split_indices(600, 100, 42)
+    train, val = sources.split_indices(600, 100, 42)
     torch.manual_seed(42)
     ref_train, ref_val = torch.utils.data.random_split(range(600), [500, 100])
     assert train.tolist() == list(ref_train.indices) and val.tolist() == list(ref_val.indices)
     with pytest.raises(DataError, match="data.val_size: 600 must be between 1 and 599"):
-        datasets.split_indices(600, 600, 42)
+        sources.split_indices(600, 600, 42)
 
 
 def test_prepare_and_load_normalise_like_totensor_normalize(tmp_path):
-    write_mirror(datasets.raw_folder("mnist", tmp_path), n_train=300, n_test=50, gz=False)
-    raw = datasets.load_raw(cfg(), tmp_path)
-    splits, meta = datasets.prepare(cfg(), raw)
+    write_mirror(sources.raw_folder("mnist", tmp_path), n_train=300, n_test=50, gz=False)
+    raw = sources.load_raw(cfg(), tmp_path)
+    splits, meta = sources.prepare(cfg(), raw)
     assert meta["sizes"] == {"train": 200, "val": 100, "test": 50}
     assert splits["train_images"].dtype == torch.uint8
     prepared = tmp_path / "prepared"
     prepared.mkdir()
     torch.save(splits, prepared / "splits.pt")
-    (prepared / "meta.json").write_text(datasets.json.dumps(meta))
+    (prepared / "meta.json").write_text(json.dumps(meta))
     loaded = datasets.load_prepared("cpu", prepared)
     expected = torchvision.transforms.Normalize((0.5,), (0.5,))(
         splits["val_images"].float().div(255).unsqueeze(1)
     ).flatten(1)
     assert torch.equal(loaded.x_val, expected)
 
-    computed, meta_c = datasets.prepare(cfg(normalization="computed"), raw)
+    computed, meta_c = sources.prepare(cfg(normalization="computed"), raw)
     pixels = splits["train_images"].double() / 255
     assert meta_c["normalization"]["mean"] == pytest.approx(pixels.mean().item(), abs=1e-6)
     assert meta_c["checksum"] != meta["checksum"]

@@ -6,12 +6,12 @@ Needs the Debian package dataset-fashion-mnist (marker ``fmnist``; .ci/run insta
 import pytest
 
 from actlab import config
-from actlab.data import datasets
+from actlab.data import sources
 from actlab.model import mlp
 from actlab.probes import neurons
 from tests.helpers.params import reference_params
 
-REAL = datasets.DEBIAN_DIRS["fashion_mnist"]
+REAL = sources.DEBIAN_DIRS["fashion_mnist"]
 pytestmark = pytest.mark.fmnist
 
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.fmnist
 def train_images(tmp_path_factory):
     cfg = config.parse(reference_params())
     raw_root = tmp_path_factory.mktemp("raw")
-    assert datasets.fetch(cfg.data, raw_root) == str(REAL)
-    splits, meta = datasets.prepare(cfg.data, datasets.load_raw(cfg.data, raw_root))
+    assert sources.fetch(cfg.data, raw_root) == str(REAL)
+    splits, meta = sources.prepare(cfg.data, sources.load_raw(cfg.data, raw_root))
     assert meta["sizes"] == {"train": 50000, "val": 10000, "test": 10000}
     return splits["train_images"].flatten(1).float().div(255).sub(0.5).div(0.5)
 

@@ -111,15 +111,22 @@ def activations(pc: PlotConfig, options: Mapping[str, Mapping]) -> Figure:
 
 
 def samples(
-    pc: PlotConfig, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], dataset: str
+    pc: PlotConfig, rows: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], dataset: str
 ) -> Figure:
-    """The first 32 images with their class names."""
+    """The first 32 examples with their class names: images as images, feature rows (MNIST-1D's
+    sequences, the user's features) as a line over the feature index."""
     fig, axes = figure(pc, 4, 8, pc.width / 8 * 1.2)
-    for ax, image, label in zip(axes.flat, images[:32], labels[:32], strict=False):
-        ax.imshow(image, cmap="gray_r")
+    images = rows.dim() == 3
+    for ax, row, label in zip(axes.flat, rows[:32], labels[:32], strict=False):
+        if images:
+            ax.imshow(row, cmap="gray_r")
+            ax.axis("off")
+        else:
+            ax.plot(row.float().numpy(), lw=1)
+            ax.set(xticks=[], yticks=[])
         ax.set_title(classes[int(label)], fontsize="small")
-        ax.axis("off")
-    fig.suptitle(f"{dataset}: the first 32 training images of the split, with labels")
+    what = "images" if images else "examples (each a line over its features)"
+    fig.suptitle(f"{dataset}: the first 32 training {what} of the split, with labels", wrap=True)
     return fig
 
 

@@ -57,7 +57,11 @@ def comparison_figures(
         ),
         "activations": charts.activations(pc, options),
         "samples": charts.samples(
-            pc, samples["train_images"], samples["train_labels"], classes, cfg.data.dataset
+            pc,
+            samples.get("train_images", samples.get("train_features")),
+            samples["train_labels"],
+            classes,
+            cfg.data.dataset,
         ),
         "training_curves": charts.curves(
             pc, metrics, m.activations, m.architectures, max_epochs=cfg.train.max_epochs

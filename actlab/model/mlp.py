@@ -11,19 +11,23 @@ from actlab import files
 from actlab.identity import ModelSpec
 from actlab.model.activations import Activation, kaiming_gain, make_activation
 
-IN_FEATURES = 28 * 28
-NUM_CLASSES = 10
-
 
 class MLP(nn.Module):
-    """784 -> Linear, activation per hidden width -> Linear -> 10 logits."""
+    """``inputs`` (784 pixels for the image datasets) -> Linear, activation per hidden width ->
+    Linear -> ``classes`` logits."""
 
     def __init__(
-        self, hidden_sizes: tuple[int, ...], activation: str, options: dict, impl: str = "fused"
+        self,
+        hidden_sizes: tuple[int, ...],
+        activation: str,
+        options: dict,
+        impl: str = "fused",
+        inputs: int = 784,
+        classes: int = 10,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        previous = IN_FEATURES
+        previous = inputs
         # Layers are created in this order (Linear, activation, Linear, ...) so that a seed set
         # just before construction gives the same weights as the reference tutorial's network.
         for width in hidden_sizes:
@@ -32,7 +36,7 @@ class MLP(nn.Module):
                 make_activation(activation, options, impl, width),
             ]
             previous = width
-        layers.append(nn.Linear(previous, NUM_CLASSES))
+        layers.append(nn.Linear(previous, classes))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,7 +74,7 @@ def build(spec: ModelSpec, impl: str = "fused") -> MLP:
     """Seeded right before construction, on the CPU, so weights match on every device (and
     ``default`` init matches the reference tutorial's network exactly)."""
     torch.manual_seed(spec.seed)
-    net = MLP(spec.hidden_sizes, spec.activation, spec.options, impl)
+    net = MLP(spec.hidden_sizes, spec.activation, spec.options, impl, spec.inputs, spec.classes)
     initialise(net, spec)
     return net
 
@@ -105,7 +109,8 @@ def load(path: Path, device: torch.device | str = "cpu") -> MLP:
 
 def _rebuild(checkpoint: dict, state_dict: dict, device: torch.device | str) -> MLP:
     spec = ModelSpec.from_dict(checkpoint["spec"])
-    net = MLP(spec.hidden_sizes, spec.activation, spec.options, checkpoint["activation_impl"])
+    impl = checkpoint["activation_impl"]
+    net = MLP(spec.hidden_sizes, spec.activation, spec.options, impl, spec.inputs, spec.classes)
     net.load_state_dict(state_dict)
     return net.to(device).eval()
 

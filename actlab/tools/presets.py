@@ -84,6 +84,27 @@ PRESETS: dict[str, Preset] = {
         "a fair comparison tunes each candidate (docs/results.md, Learning rates)",
         {"train.lr": [0.01, 0.03, 0.1]},
     ),
+    "mnist1d": Preset(
+        "MNIST-1D generated offline (4 000 train, 500 of them validate, 1 000 test, 40 "
+        "features), the paper's MLP 40-256-256-10 and a deep 6 x 256, all fifteen activations, "
+        "Adam 0.01, batch 100, 200 epochs (about the paper's 6 000-8 000 steps)",
+        "Greydanus & Kobak, ICML 2024 (docs/datasets.md, docs/reference.md)",
+        {
+            "data.dataset": "mnist1d",
+            "data.val_size": 500,
+            "data.normalization": "fixed",  # the generator centres and scales the data already
+            "data.mean": 0.0,
+            "data.std": 1.0,
+            "models.activations": list(ACTIVATIONS),
+            "models.architectures": ["mnist1d_mlp", "mnist1d_deep"],
+            "train.optimizer": "adam",
+            "train.lr": 0.01,
+            "train.batch_size": 100,
+            "train.max_epochs": 200,
+            "train.budgets": [50, 100],
+            "train.dynamics_subset": 3500,
+        },
+    ),
     "all-activations": Preset(
         "all fifteen activations (the seven above and GELU, SELU, Mish, Softplus, CELU, "
         "Hardswish, ReLU6, PReLU) on the base network and on the deep one with Kaiming init, "

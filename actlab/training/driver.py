@@ -39,7 +39,7 @@ def model_records(cfg: Config, dev: torch.device, meta: Mapping) -> dict[str, Mo
     recorded = records.plan(cfg)  # before the results: the plan each model trains under
     out = {}
     for name in names:
-        spec = cfg.model_spec(name)
+        spec = cfg.model_spec(name, meta["features"], len(meta["classes"]))
         params = records.model_params(spec, tc, meta, device=dev.type, stacked=stacked, code=code)
         out[name] = ModelRecord(spec, records.run_key(params), params, 0, recorded)
     return out

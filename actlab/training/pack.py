@@ -136,8 +136,8 @@ class Stack(torch.nn.Module):
         return act.derivative(z) if derivative else act(z)
 
     def layers(self, x: torch.Tensor):
-        """Yield (z, h) per hidden layer, then the logits; ``x`` is ``[M, B, 784]`` or one
-        ``[B, 784]`` batch that every model sees."""
+        """Yield (z, h) per hidden layer, then the logits; ``x`` is ``[M, B, inputs]`` or one
+        ``[B, inputs]`` batch that every model sees."""
         h = x.expand(self.size, *x.shape) if x.dim() == 2 else x
         last = len(self.weights) - 1
         for i in range(len(self.weights)):

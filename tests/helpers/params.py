@@ -15,6 +15,8 @@ _REFERENCE: dict[str, Any] = {
     "data": {
         "dataset": "fashion_mnist",
         "mirror": "auto",
+        "mnist1d": {"seed": 42, "samples": 5000},
+        "files": {"path": "data/own/example.npz", "label": "label"},
         "val_size": 10000,
         "split_seed": 42,
         "normalization": "fixed",
@@ -34,6 +36,8 @@ _REFERENCE: dict[str, Any] = {
         "mlp_128_64": {"hidden": [128, 64], "init": "default"},
         "shallow_64x4": {"hidden": [64] * 4, "init": "default"},
         "deep_48x9": {"hidden": [48] * 9, "init": "default"},
+        "mnist1d_mlp": {"hidden": [256, 256], "init": "default"},
+        "mnist1d_deep": {"hidden": [256] * 6, "init": "default"},
     },
     "activation_options": {
         "sigmoid": {},
