@@ -338,3 +338,24 @@ def test_a_missing_baseline_names_what_there_is():
         C.compare_to_baseline(
             {"tanh": {42: 87.0}, "elu": {42: 86.0}}, "relu", margin=0.5, chance=10.0
         )
+
+
+def test_fixed_models_variance_predicts_the_spread_over_fresh_test_sets():
+    """Models held fixed, test images drawn afresh: the variance of the mean paired difference
+    over many test sets matches MS_image / (S I) estimated from single sets."""
+    rng = np.random.default_rng(5)
+    seeds, images, sets = 3, 400, 400
+    # each model (seed) has its own chance of being right on each image of a large population
+    population = 20_000
+    difficulty = rng.beta(2, 1, population)
+    p_base = np.clip(difficulty[None, :] + rng.normal(0, 0.1, (seeds, population)), 0, 1)
+    p_cand = np.clip(p_base - 0.05 + rng.normal(0, 0.15, (seeds, population)), 0, 1)
+    right_base = rng.random((seeds, population)) < p_base
+    right_cand = rng.random((seeds, population)) < p_cand
+    means, predicted = [], []
+    for _ in range(sets):
+        pick = rng.choice(population, images, replace=False)
+        a, b = right_cand[:, pick], right_base[:, pick]
+        means.append(100.0 * (a.mean() - b.mean()))
+        predicted.append(C.fixed_models_variance(a, b))
+    assert np.var(means, ddof=1) == pytest.approx(np.mean(predicted), rel=0.15)

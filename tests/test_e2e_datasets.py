@@ -2,12 +2,13 @@
 own ``.npz`` in data/own/, through the real `dvc repro` (tiny params)."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from tests.helpers.e2e import dvc, environment, make_workspace, ran, write_params
+from tests.helpers.e2e import dvc, environment, make_workspace, ran, sh, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +31,14 @@ MNIST1D = {
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
+    """This module's workspace (the ``repo`` fixture restores it before each test): MNIST-1D."""
     repo = tmp_path_factory.mktemp("datasets") / "repo"
     repo.mkdir()
     return make_workspace(repo, environment(), **MNIST1D)
 
 
-def test_mnist1d_trains_on_its_40_features_and_reports_them(workspace):
+def test_mnist1d_trains_on_its_40_features_and_reports_them(repo):
+    workspace = repo
     meta = json.loads((workspace / "data/prepared/meta.json").read_text())
     assert meta["dataset"] == "mnist1d" and meta["features"] == 40
     assert meta["sizes"] == {"train": 600, "val": 200, "test": 200}
@@ -50,7 +53,8 @@ def test_mnist1d_trains_on_its_40_features_and_reports_them(workspace):
     assert set(aggregates) == {"relu-tiny", "tanh-tiny"}
 
 
-def test_user_npz_then_a_bad_one_fails_before_anything_is_deleted(workspace):
+def test_user_npz_then_a_bad_one_fails_before_anything_is_deleted(repo):
+    workspace = repo
     env = environment()
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 6)) * 3
@@ -87,3 +91,15 @@ def test_user_npz_then_a_bad_one_fails_before_anything_is_deleted(workspace):
         failed.stdout + failed.stderr
     )
     assert (workspace / "data/prepared/splits.pt").read_bytes() == prepared  # nothing deleted
+
+
+def test_fresh_test_sets_measure_the_image_error(repo):
+    """The models evaluated on fresh generated test sets: one row per comparison, the measured
+    spread beside the predicted one."""
+    out = sh(
+        repo, sys.executable, "-m", "actlab.tools.fresh_test", "--sets", "3", env=environment()
+    )
+    assert "| tanh-tiny vs relu" in out.stdout
+    assert (
+        "measured SD over fresh sets" in out.stdout and "predicted from one test set" in out.stdout
+    )

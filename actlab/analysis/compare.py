@@ -137,6 +137,15 @@ def image_variance(candidate: np.ndarray, baseline: np.ndarray) -> float:
     ).image_variance
 
 
+def fixed_models_variance(candidate: np.ndarray, baseline: np.ndarray) -> float:
+    """The variance of the mean paired difference (points) over new test sets drawn like this
+    one with these models held fixed: the variance of the images' seed-averaged differences over
+    the number of images, MS_image / (S I) (images drawn independently). A fresh test set of a
+    generated dataset measures it directly (``actlab.tools.fresh_test``)."""
+    c = crossed(100.0 * (np.asarray(candidate, float) - np.asarray(baseline, float)))
+    return c.ms_image / (c.seeds * c.images)
+
+
 # --- Dunnett's and Bonferroni's critical values ---------------------------------------------
 
 _NODES, _WEIGHTS = special.roots_hermitenorm(48)  # integrate f(x) phi(x) dx over the reals

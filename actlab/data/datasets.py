@@ -42,16 +42,25 @@ def read_prepared(prepared: Path = paths.PREPARED) -> tuple[dict[str, torch.Tens
     return files.load_torch(tensors_path), files.read_json(prepared / paths.PREPARED_META.name)
 
 
+def normalise_features(
+    features: torch.Tensor, meta: dict, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """Float32 feature rows normalised as the prepared data's meta says (a scalar pair, or a
+    mean and std per feature)."""
+    norm = meta["normalization"]
+    centre = torch.as_tensor(norm["mean"], dtype=torch.float32, device=device)
+    scale = torch.as_tensor(norm["std"], dtype=torch.float32, device=device)
+    return features.to(device).float().sub(centre).div_(scale)
+
+
 def load_prepared(device: torch.device | str = "cpu", prepared: Path = paths.PREPARED) -> Splits:
     """Normalised float rows on ``device``, as the stages train and evaluate on them."""
     tensors, meta = read_prepared(prepared)
     mean, std = meta["normalization"]["mean"], meta["normalization"]["std"]
     if "train_features" in tensors:
-        centre = torch.as_tensor(mean, dtype=torch.float32, device=device)
-        scale = torch.as_tensor(std, dtype=torch.float32, device=device)
 
         def rows(split: str) -> torch.Tensor:
-            return tensors[f"{split}_features"].to(device).float().sub(centre).div_(scale)
+            return normalise_features(tensors[f"{split}_features"], meta, device)
 
     else:
 

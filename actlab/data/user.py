@@ -12,6 +12,7 @@ set. Torch-free: numpy reads the ``.npz``, pandas the CSV files.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,8 @@ def read(path: str | Path, label: str = "label") -> dict[str, np.ndarray]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle
+        raise DataError(f"{path}: not a readable .npz file (not a zip archive); fix: {NPZ_EXAMPLE}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
