@@ -19,7 +19,14 @@ from typing import Any
 
 import yaml
 
-from actlab.config_reader import MAX_SEED, NAME, Section, activation_options, architecture
+from actlab.config_reader import (
+    MAX_SEED,
+    NAME,
+    Section,
+    activation_options,
+    architecture,
+    did_you_mean,
+)
 from actlab.errors import ConfigError
 from actlab.identity import ModelSpec, lr_label, model_name, split_name
 
@@ -338,8 +345,13 @@ def parse(raw: Any) -> Config:
     m.done()
 
     a = root.section("architectures")
-    for name in models.architectures:
-        a.get(name)  # a missing architecture is named before any other
+    for name in models.architectures:  # a missing architecture is named before any other
+        if name not in a.raw:
+            raise ConfigError(
+                f"models.architectures: {name!r} has no recipe under architectures"
+                f"{did_you_mean(name, a.raw)}; name one of {', '.join(map(str, a.raw))}, or "
+                f"add architectures.{name}: {{hidden: [...], init: default}}"
+            )
     for name in a.raw:
         if not isinstance(name, str) or not NAME.match(name):
             raise ConfigError(f"architectures.{name}: must be a name of [a-z0-9_] (no '-')")
@@ -420,9 +432,14 @@ def parse(raw: Any) -> Config:
     )
     n.done()
     if analysis.baseline not in models.activations:
+        # an activation of the matrix with no options entry is likely the misspelt one
+        strays = [a for a in models.activations if a not in options]
+        close = did_you_mean(analysis.baseline, strays)
+        typo = f"; is {close[15:-2]} there a typo of it?" if close else ""
         raise ConfigError(
             f"analysis.baseline: {analysis.baseline!r} is not in models.activations "
-            f"{list(models.activations)}; name one of them (every other is compared with it)"
+            f"{list(models.activations)}{typo}; name one of them (every other is compared with "
+            "it)"
         )
     if analysis.power <= analysis.alpha:
         raise ConfigError(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from typing import Any
@@ -24,6 +25,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def did_you_mean(value: Any, choices) -> str:
+    """`` (did you mean 'relu'?)`` for the choice closest to a misspelt ``value``, else ''."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.65)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class Section:
     """Reads one mapping of params.yaml, remembering the dotted path for error messages."""
 
@@ -35,7 +44,10 @@ class Section:
     def get(self, key: str) -> tuple[str, Any]:
         where = f"{self.path}.{key}" if self.path else key
         if key not in self.raw:
-            raise ConfigError(f"{where}: missing key in params.yaml")
+            strays = [k for k in self.raw if isinstance(k, str) and k not in self.used]
+            close = difflib.get_close_matches(key, strays, n=1, cutoff=0.6)
+            typo = f"; is {close[0]!r} beside it a typo of {key!r}?" if close else ""
+            raise ConfigError(f"{where}: missing key in params.yaml{typo}")
         self.used.add(key)
         return where, self.raw[key]
 
@@ -46,7 +58,10 @@ class Section:
     def choice(self, key: str, allowed: tuple[str, ...]) -> str:
         where, value = self.get(key)
         if value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not allowed; use one of {', '.join(allowed)}")
+            hint = did_you_mean(value, allowed)
+            raise ConfigError(
+                f"{where}: {value!r} is not allowed{hint}; use one of {', '.join(allowed)}"
+            )
         return value
 
     def string(self, key: str) -> str:
@@ -153,8 +168,9 @@ class Section:
             raise ConfigError(f"{where}: {value!r} must be a non-empty list of names")
         for item in value:
             if allowed is not None and item not in allowed:
+                hint = did_you_mean(item, allowed)
                 raise ConfigError(
-                    f"{where}: unknown name {item!r}; use any of {', '.join(allowed)}"
+                    f"{where}: unknown name {item!r}{hint}; use any of {', '.join(allowed)}"
                 )
             if not isinstance(item, str) or not NAME.match(item):
                 raise ConfigError(f"{where}: {item!r} must be a name of [a-z0-9_] (no '-')")
@@ -182,8 +198,9 @@ class Section:
         unknown = sorted(set(self.raw) - self.used)
         if unknown:
             where = f"{self.path}.{unknown[0]}" if self.path else unknown[0]
+            hint = did_you_mean(unknown[0], self.used) or " (a typo?)"
             raise ConfigError(
-                f"{where}: unknown key (a typo?); allowed here: {', '.join(sorted(self.used))}"
+                f"{where}: unknown key{hint}; allowed here: {', '.join(sorted(self.used))}"
             )
 
 

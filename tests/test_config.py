@@ -81,13 +81,15 @@ def test_defaults_are_the_reference_configuration():
         ({"train__early_stopping": "true"}, r"must be true or false \(drop the quotes\)"),
         (
             {"train__patience_on": "loss"},
-            r"train.patience_on: 'loss' is not allowed; use one of val_acc, val_loss, either",
+            r"train.patience_on: 'loss' is not allowed \(did you mean 'val_loss'\?\); use one of "
+            r"val_acc, val_loss, either",
         ),
         ({"train__batch_size": 0}, r"train.batch_size: 0 must be >= 1"),
         ({"train__max_epochs": True}, r"train.max_epochs: True must be an integer"),
         (
             {"train__device": "tpu"},
-            r"train.device: 'tpu' is not allowed; use one of auto, cpu, cuda",
+            r"train.device: 'tpu' is not allowed \(did you mean 'cpu'\?\); use one of auto, cpu, "
+            r"cuda",
         ),
         (
             {"train__optimizer": "rmsprop"},
@@ -147,7 +149,10 @@ def test_defaults_are_the_reference_configuration():
             {"activation_options__hardswish": {"beta": 1}},
             r"activation_options.hardswish.beta: unknown option for hardswish; allowed: none",
         ),
-        ({"models__architectures": ["base", "huge"]}, r"architectures.huge: missing key"),
+        (
+            {"models__architectures": ["base", "huge"]},
+            r"models.architectures: 'huge' has no recipe under architectures; name one of base",
+        ),
         (
             {"models__architectures": ["base-2"]},
             r"models.architectures: 'base-2' must be a name of \[a-z0-9_\]",
@@ -330,3 +335,50 @@ def test_the_tests_reference_params_are_the_committed_defaults():
         ["git", "show", "HEAD:params.yaml"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert params() == yaml.safe_load(committed)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda raw: raw["models"].update(activations=["reul", "tanh"]),
+            r"analysis.baseline: 'relu' is not in models.activations \['reul', 'tanh'\]; is "
+            r"'reul' there a typo of it\?",
+        ),
+        (
+            lambda raw: raw["models"].update(activations=["reul", "relu"]),
+            r"models.activations: unknown name 'reul' \(did you mean 'relu'\?\); use any of",
+        ),
+        (
+            lambda raw: raw["train"].update(max_epoch=raw["train"].pop("max_epochs")),
+            r"train.max_epochs: missing key in params.yaml; is 'max_epoch' beside it a typo of "
+            r"'max_epochs'\?",
+        ),
+        (
+            lambda raw: raw.update(trian=raw.pop("train")),
+            r"^train: missing key in params.yaml; is 'trian' beside it a typo of 'train'\?",
+        ),
+        (
+            lambda raw: raw["train"].update(patiense=3),
+            r"train.patiense: unknown key \(did you mean 'patience'\?\); allowed here:",
+        ),
+        (
+            lambda raw: raw["models"].update(architectures=["deeep"]),
+            r"models.architectures: 'deeep' has no recipe under architectures \(did you mean "
+            r"'deep'\?\)",
+        ),
+        (
+            lambda raw: raw["train"].update(optimizer="adma"),
+            r"train.optimizer: 'adma' is not allowed \(did you mean 'adam'\?\)",
+        ),
+        (
+            lambda raw: raw["models"].update(activations=["swiglu", "relu"]),
+            r"unknown name 'swiglu'; use any of",  # nothing close enough: no guess
+        ),
+    ],
+)
+def test_typos_get_did_you_mean(edit, expected):
+    raw = params()
+    edit(raw)
+    with pytest.raises(ConfigError, match=expected):
+        registry.check(config.parse(raw))

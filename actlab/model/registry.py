@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actlab.config import Config
+from actlab.config_reader import did_you_mean
 from actlab.errors import ConfigError
 
 
@@ -126,7 +127,10 @@ def check(cfg: Config) -> Config:
     known = ", ".join(ACTIVATIONS)
     for name in cfg.models.activations:
         if name not in ACTIVATIONS:
-            raise ConfigError(f"models.activations: unknown name {name!r}; use any of {known}")
+            hint = did_you_mean(name, ACTIVATIONS)
+            raise ConfigError(
+                f"models.activations: unknown name {name!r}{hint}; use any of {known}"
+            )
         if name not in cfg.activation_options:
             raise ConfigError(
                 f"activation_options.{name}: missing; every activation in models.activations "
