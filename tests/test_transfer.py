@@ -130,4 +130,6 @@ def test_the_tool_names_a_missing_architecture_and_a_bad_run(tmp_path, capsys):
     assert "no models of architecture 'deep' (it has base)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         tool.main(["--run", "no-equals-sign", "--run", "A=x.csv:base"])
-    assert "expected LABEL=PATH:ARCHITECTURE" in capsys.readouterr().err
+    assert "expected LABEL=PATH:ARCHITECTURE[:SEEDS]" in capsys.readouterr().err
+    assert tool.parse_run("A=m.csv:base:45-47").seeds == (45, 46, 47)
+    assert tool.parse_run("A=m.csv:base:42,44").seeds == (42, 44)

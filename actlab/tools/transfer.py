@@ -4,7 +4,7 @@ bootstrap interval over seeds), from each run's ``metrics/models.csv``.
 
     python -m actlab.tools.transfer \\
         --run FashionMNIST=docs/runs/fixed-budget/models.csv:base \\
-        --run MNIST-1D=docs/runs/mnist1d/models.csv:mnist1d_mlp \\
+        --run MNIST-1D=docs/runs/mnist1d/models.csv:mnist1d_mlp:45-50 \\
         --out docs/runs/transfer.md --figure docs/runs/transfer.png
 
 Each dataset is its own run of the pipeline (a DVC experiment or preset, e.g. ``make preset
@@ -35,26 +35,41 @@ class Run:
     label: str
     path: Path
     architecture: str
+    seeds: tuple[int, ...] | None = None  # None: every seed of the file
 
 
 def parse_run(text: str) -> Run:
+    """``LABEL=PATH:ARCHITECTURE[:SEEDS]``, SEEDS a range ``45-54`` or a list ``45,46``."""
     label, sep, rest = text.partition("=")
-    path, colon, arch = rest.rpartition(":")
-    if not sep or not colon or not label or not path or not arch:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected LABEL=PATH:ARCHITECTURE, e.g. MNIST-1D=models.csv:mnist1d_mlp"
-        )
-    return Run(label, Path(path), arch)
+    parts = rest.split(":")
+    fix = "expected LABEL=PATH:ARCHITECTURE[:SEEDS], e.g. MNIST-1D=models.csv:mnist1d_mlp:45-50"
+    if not sep or not label or len(parts) not in (2, 3) or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: {fix}")
+    seeds = None
+    if len(parts) == 3:
+        try:
+            if "-" in parts[2]:
+                first, last = (int(x) for x in parts[2].split("-"))
+                seeds = tuple(range(first, last + 1))
+            else:
+                seeds = tuple(int(x) for x in parts[2].split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: seeds {parts[2]!r}; {fix}") from None
+    return Run(label, Path(parts[0]), parts[1], seeds)
 
 
 def scores(run: Run) -> transfer.Scores:
     """activation -> seed -> test accuracy (%) of the run's models of its architecture."""
     models = read_models(run.path)
     rows = models[models["architecture"] == run.architecture]
+    if run.seeds is not None:
+        rows = rows[rows["seed"].isin(run.seeds)]
     if rows.empty:
         found = ", ".join(sorted(models["architecture"].unique()))
         raise DataError(
-            f"{run.path}: no models of architecture {run.architecture!r} (it has {found})"
+            f"{run.path}: no models of architecture {run.architecture!r}"
+            + (f" and seeds {list(run.seeds)}" if run.seeds else "")
+            + f" (it has {found})"
         )
     out: dict[str, dict[int, float]] = {}
     for row in rows.itertuples():
