@@ -320,4 +320,4 @@ def test_unknown_section_is_rejected_before_any_stage(repo):
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     result = dvc(repo, "repro", check=False)
     assert result.returncode != 0 and ran(result) == {"check_params"}
-    assert "error: trian: unknown key (a typo?)" in result.stderr
+    assert "error: trian: unknown key (did you mean 'train'?)" in result.stderr
