@@ -32,11 +32,11 @@ from actlab.tools.compare_runs import emit
 OFFSET = 1000  # fresh seeds start here above the data's own
 
 
-def fresh_sets(cfg: config.Config, sets: int):
-    """(seed, features, labels) of each fresh test set, features normalised as prepared."""
+def fresh_sets(cfg: config.Config, meta: dict, sets: int):
+    """(seed, features, labels) of each fresh test set, features normalised as the prepared
+    data's ``meta`` says."""
     from actlab.data import datasets, mnist1d
 
-    _, meta = datasets.read_prepared()
     for k in range(sets):
         seed = cfg.data.mnist1d.seed + OFFSET + k
         raw = mnist1d.generate(Mnist1dConfig(seed, cfg.data.mnist1d.samples))
@@ -69,7 +69,7 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
         if not paths.predictions(name).exists():
             raise DataError(f"{paths.predictions(name)}: missing; run `dvc repro evaluate`")
     models = {name: mlp.load(paths.best_checkpoint(name)) for name in names}
-    tensors, _ = datasets.read_prepared()
+    tensors, meta = datasets.read_prepared()
     committed = {
         n: evaluation.correct(files.load_torch(paths.predictions(n)), tensors["test_labels"])[
             evaluation.BEST
@@ -78,7 +78,7 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
     }
     fresh = []
     with torch.no_grad():
-        for _, x, y in fresh_sets(cfg, sets):
+        for _, x, y in fresh_sets(cfg, meta, sets):
             fresh.append(correct_on(models, x, y))
     specs = {n: cfg.model_spec(n) for n in names}
     baseline = cfg.analysis.baseline
