@@ -1,4 +1,5 @@
-"""The stage runner: what every stage's ``main`` shares: arguments, logging, and exit codes.
+"""The stage runner: what every stage's ``main`` shares: arguments, logging (above the progress
+bar, not inside it), and exit codes.
 
 A user error (``ConfigError``, ``DataError``, ``StoreError``) becomes one line on stderr and
 exit code 2 (``errors.exit_code``); a stop request (``actlab.interrupt``) exit code 143
@@ -25,7 +26,10 @@ def run_stage(body: Callable[[], None]) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def watched() -> None:
-        with interrupt.handling(), interrupt.watching_parent():
+        # Log lines go above a stage's progress bar (tqdm.write), never into the middle of it.
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with interrupt.handling(), interrupt.watching_parent(), logging_redirect_tqdm():
             body()
             interrupt.check()  # a request that came after the last safe point
 

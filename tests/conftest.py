@@ -26,6 +26,10 @@ NEEDS = {
         "needs PostgreSQL: apt-get install postgresql (.ci/run does)",
     ),
     "cuda": (lambda: __import__("torch").cuda.is_available(), "needs a CUDA GPU"),
+    "chromium": (
+        lambda: __import__("tests.helpers.browser", fromlist=["binary"]).binary() is not None,
+        "needs a headless browser: apt-get install chromium (.ci/run does)",
+    ),
 }
 
 

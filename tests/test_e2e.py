@@ -88,6 +88,11 @@ def test_outputs_and_metrics(repo):
     assert val_acc["type"] == "vega"
     points = val_acc["content"]["data"]["values"]
     assert {p["model"] for p in points} == {MODEL} and len(points) == epochs
+    # the HTML page: every chart inline with its libraries (.dvc/plots.html), no remote script
+    dvc(repo, "plots", "show", "-o", "page")
+    page = (repo / "page/index.html").read_text()
+    assert page.count("vegaEmbed('#") == len(charts) and "window.vegaEmbed=" in page
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
 
 
 def test_mlflow_one_run_per_model_with_everything(repo):
