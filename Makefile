@@ -40,10 +40,9 @@ data: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# The MLflow UI on the local store, opening on the comparison (actlab/tools/ui.py prints the URL).
 ui: $(STAMP)
-	@echo "runs table: http://127.0.0.1:5000/#/experiments/1/runs (experiment 1 is the first the store made)"
-	@echo "sorted by mean test accuracy: http://127.0.0.1:5000/#/experiments/1/runs?orderByKey=metrics.%60test_acc_mean%60&orderByAsc=false"
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000
+	$(PY) -m actlab.tools.ui $(if $(PORT_UI),--port $(PORT_UI))
 
 lint: $(STAMP)
 	ruff check actlab stages tests bench
@@ -79,12 +78,11 @@ preset: $(STAMP)
 results: $(STAMP)
 	$(PY) -m actlab.tools.docs_tables
 
-# `dvc exp show` with what people compare: the test accuracy per configuration of each
-# experiment and the params that differ (not the deps' hashes, timestamps or intervals).
-# KEEP='relu|tanh' narrows it to some configurations for a narrow terminal.
-EXP_SHOW_DROP := models/|stages/|actlab/|data/|metrics/|params\.yaml|Created|State|Executor|.*ci_
+# `dvc exp show` in the terminal's width (100 columns without one): the params that differ
+# first, then the mean test accuracy per configuration, best first (actlab/tools/exp_show.py).
+# KEEP='relu|tanh' picks configurations, WIDTH=200 widens, ARGS='-A' goes to dvc exp show.
 exp-show: $(STAMP)
-	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' $(if $(KEEP),--drop '.*test_acc' --keep '($(KEEP))\.test_acc',--keep '.*test_acc') $(ARGS)
+	$(PY) -m actlab.tools.exp_show $(if $(WIDTH),--width $(WIDTH)) $(if $(KEEP),--keep '$(KEEP)') $(if $(ARGS),-- $(ARGS))
 
 # Training cost per configuration (seconds per epoch, time to a validation accuracy) from
 # metrics/timing/ and metrics/curves/, into metrics/cost.md (docs/results.md). No DVC stage

@@ -98,7 +98,18 @@ def _main() -> None:
     files.write_tsv(paths.EPOCHS, tables.per_epoch(metrics, "history", tables.EPOCH_COLUMNS))
     files.write_tsv(paths.DEAD_EPOCHS, tables.per_epoch(metrics, "dynamics", tables.DEAD_COLUMNS))
 
-    report.log_comparison(cfg, metrics, compared, configurations, written)
+    pages = {}  # per configuration its MLflow run's figure and page
+    for which, fig in compose.configuration_figures(cfg, compared).items():
+        name = next(
+            r["configuration"]
+            for _, r in configurations.iterrows()
+            if (r["activation"], r["architecture"]) == which
+        )
+        page = tables.configuration_page(configurations, result.models, name)
+        pages[which] = (fig, files.markdown_sections(page))
+    report.log_comparison(cfg, metrics, compared, configurations, written, pages)
+    for fig, _ in pages.values():
+        plt.close(fig)
     log.info("wrote %d figures and %s for %d models", len(figures), paths.SUMMARY_MD, len(names))
 
 

@@ -34,6 +34,7 @@ NOT_DEPS = {
     "actlab.tracking.store": "the MLflow client and its logging primitives",
     "actlab.tracking.runs": "which MLflow run each thing logs to",
     "actlab.tracking.report": "what each stage logs to MLflow",
+    "actlab.tracking.names": "what a metric is called in MLflow, and its unit there",
 }
 
 

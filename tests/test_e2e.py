@@ -8,8 +8,15 @@ experiments, presets and divergence are in ``test_e2e_experiments``.
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 import yaml
@@ -19,9 +26,11 @@ from tests.helpers.e2e import (
     MODEL,
     client,
     dvc,
+    environment,
     live_runs,
     md5,
     ran,
+    sh,
     trained,
     write_params,
 )
@@ -97,9 +106,11 @@ def test_outputs_and_metrics(repo):
 
 def test_mlflow_one_run_per_model_with_everything(repo):
     runs = live_runs(repo)
-    assert MODEL in runs and not {"comparison", "data-mnist"} & set(runs)  # models only
-    pipeline = live_runs(repo, "actlab-pipeline")  # the data and comparison runs: apart
-    assert {"comparison", "data-mnist"} <= set(pipeline)
+    # the models, their configuration and the comparison's figures and tables, a row beside
+    # them; the data facts in an experiment of their own
+    assert {MODEL, "relu-tiny", "comparison"} <= set(runs) and "data-mnist" not in runs
+    pipeline = live_runs(repo, "actlab-pipeline")
+    assert "data-mnist" in pipeline
     c = client(repo)
     exp = c.get_experiment_by_name("actlab")
     key = json.loads((repo / f"models/{MODEL}/record.json").read_text())["run_key"]
@@ -114,36 +125,47 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     assert run.data.tags["dvc.stage.evaluate"] == "evaluate"
     assert re.fullmatch(r"[0-9a-f]{40}", run.data.tags["git_commit"])
     for key in (
-        "test_acc",
-        "test_loss",
+        "accuracy/test",
+        "cross_entropy/test",
         "parameters",
         "dead/init/total",
         "saturated/trained/total",
     ):
         assert key in run.data.metrics, key
-    history = c.get_metric_history(run.info.run_id, "val_acc")
+    history = c.get_metric_history(run.info.run_id, "accuracy/val")
     assert [h.step for h in history] == list(range(1, epochs + 1))
+    curve = list(csv.DictReader((repo / f"metrics/curves/{MODEL}.tsv").open(), delimiter="\t"))
+    assert [h.value for h in sorted(history, key=lambda h: h.step)] == [
+        round(100 * float(r["val_acc"]), 6) for r in curve
+    ]  # the file's fraction, in percent: one unit for accuracy in MLflow
     assert len(c.get_metric_history(run.info.run_id, "dynamics/dead_total")) == epochs + 1
     assert len(c.get_metric_history(run.info.run_id, "grads/first/mean_abs")) == epochs
     artifacts = {a.path for a in c.list_artifacts(run.info.run_id, "checkpoint")}
     assert "checkpoint/best.pt" in artifacts
-    assert {a.path for a in c.list_artifacts(run.info.run_id, "dead_neurons")} == {
-        f"dead_neurons/{MODEL}.json"
-    }
-    assert {a.path for a in c.list_artifacts(run.info.run_id, "distributions")} == {
-        f"distributions/{MODEL}.json"
-    }
-    assert {a.path for a in c.list_artifacts(run.info.run_id, "evaluate")} == {
-        f"evaluate/{MODEL}.json"  # per-class accuracy: in the artifact, not as metrics
-    }
+    # named alike in every model's run, at the top (MLflow compares top-level files only)
+    top = {a.path for a in c.list_artifacts(run.info.run_id)}
+    assert {
+        "checkpoint", "curves.tsv", "evaluate.json", "dead_neurons.json", "distributions.json",
+        "gradient_flow_init.png", "activation_distributions.png", "dead_dynamics.png",
+        "weights.png",
+    } == top  # fmt: skip
     assert not [k for k in run.data.metrics if k.startswith("test_acc/")]
-    figures = {a.path for a in c.list_artifacts(run.info.run_id, "figures")}
-    assert "figures/gradient_flow_init.png" in figures
-    weights = {a.path for a in c.list_artifacts(run.info.run_id, "figures/weights")}
-    assert weights == {f"figures/weights/{MODEL}.png"}  # the per-epoch histograms
     assert "epoch" not in run.data.metrics  # the step of every per-epoch metric, not one
-    assert pipeline["comparison"].data.tags["actlab.kind"] == "comparison"
-    assert c.get_experiment_by_name("actlab").experiment_id == "1"  # what `make ui` opens
+    comparison = runs["comparison"]
+    assert comparison.data.tags["actlab.kind"] == "comparison"
+    assert comparison.info.end_time == comparison.info.start_time
+    assert {a.path for a in c.list_artifacts(comparison.info.run_id, "figures")} >= {
+        "figures/comparison.png"
+    }
+    parent = runs["relu-tiny"]  # the configuration: its figure, its page, no duration
+    assert {a.path for a in c.list_artifacts(parent.info.run_id)} == {
+        "curves.png", "configuration.md"
+    }  # fmt: skip
+    assert parent.info.end_time == parent.info.start_time
+    exp = c.get_experiment_by_name("actlab")
+    assert exp.experiment_id == "1"  # what `make ui` opens
+    view = json.loads(json.loads(exp.tags["mlflow.sharedViewState.actlab"])["state"])
+    assert view["selectedColumns"][0] == "metrics.`accuracy/test_mean`"
     # artifacts live in the repo's mlruns/, next to mlflow.db, outside every DVC output
     assert list((repo / "mlruns").rglob("best.pt"))
 
@@ -190,7 +212,7 @@ def test_new_run_key_with_identical_checkpoint_still_gets_test_metrics(repo):
     run = live_runs(repo)[MODEL]
     assert run.data.params["train.early_stopping"] == "True"
     assert run.data.params["train.patience"] == "7"
-    assert "test_acc" in run.data.metrics and "dead/trained/total" in run.data.metrics
+    assert "accuracy/test" in run.data.metrics and "dead/trained/total" in run.data.metrics
 
 
 def test_under_a_fixed_budget_the_stopping_rule_retrains_nothing(repo):
@@ -261,7 +283,7 @@ def test_a_grid_of_rates_compares_each_activation_at_its_chosen_rate(repo):
     assert all(n.rsplit("-", 1)[1] in ("lr0.05", "lr0.1") for n in names)
     runs = live_runs(repo)
     assert runs["relu-tiny-lr0.1-42"].data.params["train.lr"] == "0.1"
-    assert all("test_acc_mean" in runs[n].data.metrics for n in names)  # on its own parent
+    assert all("accuracy/test_mean" in runs[n].data.metrics for n in names)  # on its parent
     write_params(repo, models__activations=["relu", "tanh"], train__lr=[0.05, 0.1, 0.2])
     assert trained(dvc(repo, "repro")) == 2  # the new rate's models only
 
@@ -290,7 +312,9 @@ def test_adding_a_seed_runs_only_its_models(repo):
     assert parent.info.run_name == "relu-tiny"
     assert parent.data.tags["actlab.kind"] == "configuration"
     assert parent.data.metrics["seeds"] == 2
-    assert parent.data.metrics["test_acc_mean"] == pytest.approx(aggregate["test_acc"], abs=0.01)
+    assert parent.data.metrics["accuracy/test_mean"] == pytest.approx(
+        aggregate["test_acc"], abs=0.01
+    )
     write_params(repo)
     assert trained(dvc(repo, "repro")) == 0
 
@@ -300,8 +324,8 @@ def test_experiment_name_reruns_nothing_that_trains(repo):
     stages = ran(dvc(repo, "repro"))
     assert "train" not in stages
     runs = live_runs(repo, "renamed")
-    assert MODEL in runs
-    assert {"comparison", "data-mnist"} <= set(live_runs(repo, "renamed-pipeline"))
+    assert {MODEL, "comparison"} <= set(runs)
+    assert "data-mnist" in live_runs(repo, "renamed-pipeline")
     assert runs[MODEL].data.params["train.lr"] == "0.1"  # created with its params
 
 
@@ -326,3 +350,44 @@ def test_unknown_section_is_rejected_before_any_stage(repo):
     result = dvc(repo, "repro", check=False)
     assert result.returncode != 0 and ran(result) == {"check_params"}
     assert "error: trian: unknown key (did you mean 'train'?)" in result.stderr
+
+
+@pytest.mark.chromium
+def test_make_ui_opens_on_the_comparison(repo):
+    """The URL `make ui` prints, in headless Chromium against the UI it serves: the classic
+    runs table with the configuration's row, its test accuracy and its verdict as columns."""
+    from tests.helpers import browser
+
+    with socket.socket() as s:  # a free port on the loopback interface
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ui = [sys.executable, "-m", "actlab.tools.ui", "--port", str(port)]
+    url = sh(repo, *ui, "--print-url").stdout.strip()
+    assert url.endswith(
+        "/#/experiments/1/runs?workflowType=machine_learning&viewStateShareKey=actlab"
+    )
+    server = subprocess.Popen(
+        ui,
+        cwd=repo,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopped whole, also on failure
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "UI did not start"
+                time.sleep(1)
+        dom = browser.dump_dom(url, budget_ms=30_000)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    accuracy = json.loads((repo / "metrics/aggregates.json").read_text())["relu-tiny"]["test_acc"]
+    assert "Model training" in dom and "relu-tiny" in dom, dom[-3000:]
+    assert "accuracy/test_mean" in dom and "verdict" in dom  # columns, without a click
+    assert f"{accuracy:g}" in dom  # the configuration's mean test accuracy, a cell of its row

@@ -4,6 +4,7 @@ config and fixtures as ``test_e2e`` (``workspace`` and ``repo`` in ``conftest``)
 its own so that pytest-xdist runs it beside the other end-to-end modules."""
 
 import json
+import sys
 
 import pytest
 
@@ -34,6 +35,13 @@ def test_dvc_exp_run_temp_logs_to_the_same_store(repo):
     # before would keep its earlier run)
     run_queue(repo, None, {"lr-a": "train.lr=0.03", "lr-b": "train.lr=0.07"})
     assert_experiment_runs(live_runs(repo), {"lr-a": "0.03", "lr-b": "0.07"})
+    # make exp-show: the experiments in 100 columns, the changed params before the accuracy
+    shown = sh(repo, sys.executable, "-m", "actlab.tools.exp_show", "--width", "100").stdout
+    lines = shown.splitlines()
+    assert max(map(len, lines)) <= 100 and lines[0].split()[:2] == ["Experiment", "train.lr"]
+    rows = {line.split()[0]: line.split() for line in lines[2:] if line.strip()}
+    assert rows["lr-a"][1] == "0.03" and rows["lr-b"][1] == "0.07"
+    assert "relu-tiny" in lines[0] and float(rows["lr-a"][-1]) > 0
     temp_dbs = (
         list((repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
         if (repo / ".dvc" / "tmp" / "exps").exists()
@@ -58,7 +66,7 @@ def test_a_diverging_model_is_a_result_the_whole_pipeline_reports(repo):
     assert row["diverged_at_epoch"] == str(diverged)
     run = live_runs(repo)[MODEL]
     assert run.info.status == "FINISHED" and run.data.tags["diverged"] == f"epoch {diverged}"
-    assert "test_acc" in run.data.metrics
+    assert "accuracy/test" in run.data.metrics
 
 
 def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
@@ -96,7 +104,7 @@ def test_the_tutorial_presets_run_end_to_end_on_tiny_data(repo):
         for activation in activations:
             for arch in architectures:
                 run = runs[f"{activation}-{arch}-42 @ {preset}"]
-                assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics
+                assert run.info.status == "FINISHED" and "accuracy/test" in run.data.metrics
                 assert run.data.params["data.dataset"] == "mnist"
                 assert run.data.params["data.mean"] == "0.1307"
                 if activation == "leakyrelu":

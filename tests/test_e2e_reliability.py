@@ -152,7 +152,7 @@ def assert_one_complete_run_per_model(repo) -> None:
         key = json.loads((repo / f"models/{model}/record.json").read_text())["run_key"]
         (run,) = c.search_runs([exp.experiment_id], f"tags.`actlab.run_key` = '{key}'")
         assert run.info.status == "FINISHED", (model, run.info.status)
-        assert {"val_acc", "best_val_acc", "test_acc", "dead/trained/total"} <= set(
+        assert {"accuracy/val", "accuracy/best_val", "accuracy/test", "dead/trained/total"} <= set(
             run.data.metrics
         ), (model, sorted(run.data.metrics))
         assert c.list_artifacts(run.info.run_id, "figures"), model

@@ -96,7 +96,7 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     assert not (a / "mlflow.db").exists() and not (a / "mlruns").exists()
     runs = model_runs(uri)
     run = runs[MODEL]
-    assert run.info.status == "FINISHED" and "test_acc" in run.data.metrics
+    assert run.info.status == "FINISHED" and "accuracy/test" in run.data.metrics
     c = mlflow_client(uri)
     assert "checkpoint/best.pt" in {x.path for x in c.list_artifacts(run.info.run_id, "checkpoint")}
     figure = c.download_artifacts(run.info.run_id, "figures/gradient_flow_init.png", str(root))
@@ -126,6 +126,7 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     dvc(b, "exp", "apply", "lr-a", env=on_server)
     assert ran(dvc(b, "repro", env=on_server)) <= {"check_params"}  # nothing trains
     evaluated = json.loads((b / f"metrics/evaluate/{MODEL}.json").read_text())
-    assert evaluated["test_acc"] == pytest.approx(runs[f"{MODEL} @ lr-a"].data.metrics["test_acc"])
+    logged = runs[f"{MODEL} @ lr-a"].data.metrics["accuracy/test"]
+    assert 100 * evaluated["test_acc"] == pytest.approx(logged)
     assert (b / f"models/{MODEL}/best.pt").exists()
     assert {r.info.run_id for r in model_runs(uri).values()} == before  # the same rows

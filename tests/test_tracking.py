@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from mlflow.entities import ViewType
 
 from actlab.identity import ModelSpec
 from actlab.records import ModelRecord
-from actlab.tracking import runs, store
+from actlab.tracking import names, runs, store
 from tests.helpers.params import ROOT, tiny_params
 
 
@@ -122,12 +123,12 @@ def test_identical_retraining_keeps_the_complete_run(mlflow_store):
     """DVC skips evaluate after a bit-identical retraining, so the run that has the test
     metrics must stay the live one."""
     first, _ = train_once(model_config(), "sha-a")
-    store.log_metrics(runs.model_run("exp", model_config()), {"test_acc": 0.9})
+    store.log_metrics(runs.model_run("exp", model_config()), {"test_acc": 0.9})  # 90 %
     second, kept = train_once(model_config(), "sha-a")
     assert kept == first
     live, deleted, _ = live_and_deleted()
     assert live == [first] and deleted == [second]
-    assert store.client().get_run(first).data.metrics["test_acc"] == 0.9
+    assert store.client().get_run(first).data.metrics["accuracy/test"] == 90.0
 
 
 def test_a_failed_training_keeps_the_earlier_run(mlflow_store):
@@ -147,9 +148,9 @@ def test_missing_run_is_created_with_its_params(mlflow_store):
 
 def test_rows_are_logged_with_steps(mlflow_store):
     run_id = runs.model_run("exp", model_config())
-    store.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}])
-    history = store.client().get_metric_history(run_id, "val_acc")
-    assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.7)]
+    store.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7397}])
+    history = store.client().get_metric_history(run_id, "accuracy/val")  # in percent
+    assert [(m.step, m.value) for m in history] == [(1, 50.0), (2, 73.97)]
 
 
 def test_rows_logged_again_only_where_they_changed(mlflow_store):
@@ -268,7 +269,7 @@ def test_a_signal_during_a_store_write_stops_the_block_once_the_write_is_done(
     with pytest.raises(raised), interrupt.handling(), store.guard(run_id):
         store.log_rows(run_id, [{"epoch": 1, "val_acc": 0.5}])
         pytest.fail("the signal must stop the block after the write")
-    assert [m.value for m in c.get_metric_history(run_id, "val_acc")] == [0.5]
+    assert [m.value for m in c.get_metric_history(run_id, "accuracy/val")] == [50.0]
     assert c.get_run(run_id).info.status == "KILLED"
 
 
@@ -300,3 +301,64 @@ def test_a_signal_during_a_file_write_never_cuts_it(mlflow_store, tmp_path, monk
         pytest.fail("the signal must stop the block at the safe point")
     assert torch.equal(files.load_torch(state)["w"], torch.ones(3))
     assert c.get_run(run_id).info.status == "KILLED"
+
+
+def test_mlflow_names_and_units_of_the_files_metrics():
+    """Accuracy in percent under accuracy/, losses under cross_entropy/ (the run page's first
+    chart groups), everything else as the files name it."""
+    assert names.metric("val_acc", 0.7397) == ("accuracy/val", 73.97)
+    assert names.metric("test_acc_within_12", 0.5) == ("accuracy/test_within_12", 50.0)
+    assert names.metric("test_acc_mean", 88.7) == ("accuracy/test_mean", 88.7)  # already %
+    assert names.metric("train_loss", 0.25) == ("cross_entropy/train", 0.25)
+    assert names.metric("dead/init/total", 3) == ("dead/init/total", 3.0)
+    assert sorted(["dead/init", "grads/first", "accuracy", "cross_entropy", "dynamics"])[:2] == [
+        "accuracy",
+        "cross_entropy",
+    ]  # the groups the run page shows first
+    assert names.rounded(-8.476666666666674) == -8.477 and names.rounded(0.0420192231) == 0.04202
+
+
+def test_every_models_artifacts_are_named_alike(mlflow_store, tmp_path):
+    """MLflow's compare view shows the top-level files the runs have in common."""
+    tree = {}
+    for seed in (42, 43):
+        spec = ModelSpec(f"relu-base-{seed}", "relu", (), "base", (4, 2), seed, lr=0.01)
+        run_id = runs.model_run("exp", ModelRecord(spec, f"k{seed}", {}, 3000))
+        own = tmp_path / f"relu-base-{seed}.json"
+        own.write_text("{}")
+        store.log_artifact(run_id, own, name="evaluate.json")
+        store.log_artifact(run_id, own, "checkpoint")
+        tree[seed] = sorted(a.path for a in store.client().list_artifacts(run_id))
+    assert tree[42] == tree[43] == ["checkpoint", "evaluate.json"]
+
+
+def test_a_configuration_run_takes_no_time(mlflow_store):
+    spec = ModelSpec("relu-base-42", "relu", (), "base", (4, 2), 42, lr=0.01)
+    parent = runs.configuration_run("exp", ModelRecord(spec, "k", {}, 3000))
+    store.log_metrics(parent, {"test_acc_mean": 88.0})
+    store.finish(parent, instant=True)  # as plot closes it, after its metrics
+    info = store.client().get_run(parent).info
+    assert info.status == "FINISHED" and info.end_time == info.start_time
+
+
+def test_the_comparison_view_is_mlflows_saved_view_envelope():
+    envelope = json.loads(runs.comparison_view())
+    assert isinstance(envelope["name"], str) and isinstance(envelope["createdAt"], int)
+    state = json.loads(envelope["state"])
+    assert state["orderByKey"] == "attributes.start_time"  # keeps the nesting (mlflow#15802)
+    assert state["selectedColumns"][0] == "metrics.`accuracy/test_mean`"
+    assert "tags.`verdict`" in state["selectedColumns"]
+    assert runs.VIEW_TAG == "mlflow.sharedViewState.actlab"
+
+
+def test_ui_url_opens_the_classic_view_on_the_saved_view():
+    from actlab.tools import ui
+
+    assert ui.url("127.0.0.1", 5000, "3", "actlab") == (
+        "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning"
+        "&viewStateShareKey=actlab"
+    )
+    assert ui.url("127.0.0.1", 5000, "3", None).endswith("/3/runs?workflowType=machine_learning")
+    assert ui.url("127.0.0.1", 5000, None, None).endswith(
+        "/#/experiments?workflowType=machine_learning"
+    )

@@ -429,6 +429,34 @@ def readable(configurations: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PAGE_MODEL_COLUMNS = (
+    "model", "seed", "lr", "epochs", "best_epoch", "stopped", "best_val_acc", "test_acc",
+    "trained", "dead_trained", "saturated_trained",
+)  # fmt: skip
+
+
+def configuration_page(
+    configurations: pd.DataFrame, models: pd.DataFrame, configuration: str
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """One configuration's own page (its MLflow run's ``configuration.md``): its row of the
+    summary, one line a column, and its models (``models``: the compared ones)."""
+    row = readable(configurations[configurations["configuration"] == configuration])
+    if row.empty:
+        raise ValueError(f"no configuration {configuration!r} in the table")
+    facts = pd.DataFrame({"": row.columns, configuration: row.iloc[0].to_numpy()})
+    name = models["model"].str.rsplit("-", n=1).str[0]
+    own = models[name == configuration]
+    seeds = own[[c for c in PAGE_MODEL_COLUMNS if c in own]]
+    return [
+        (
+            configuration,
+            "Its seeds' validation accuracy per epoch, beside the baseline's: `curves.png`.",
+            facts,
+        ),
+        ("Its models", "Accuracies in %, as in metrics/models.csv.", seeds),
+    ]
+
+
 def headline(configurations: pd.DataFrame, architecture: str) -> pd.DataFrame:
     """The short table of one architecture for the README (a Markdown fragment): per
     activation how many seeds trained, test accuracy, the difference from the baseline with

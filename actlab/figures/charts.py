@@ -249,6 +249,24 @@ def curves(
     return fig
 
 
+def configuration_curves(
+    pc: PlotConfig, name: str, runs: Sequence[ModelMetrics], baseline: Sequence[ModelMetrics]
+) -> Figure:
+    """One configuration's validation accuracy per epoch, a line per seed, beside its
+    baseline's seeds (grey, dashed): the figure its MLflow run carries."""
+    fig, ax = plt.subplots(figsize=(min(pc.width, 6.0), 3.2), layout="constrained")
+    for group, style in ((baseline, {"color": "0.6", "ls": "--"}), (runs, {})):
+        for m in sorted(group, key=lambda m: m.record.spec.seed):
+            h = m.history
+            ax.plot(
+                h["epoch"], h["val_acc"] * 100, lw=1, label=m.record.spec.name, gid="seed", **style
+            )
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=name)
+    integer_ticks(ax)
+    ax.legend(fontsize="x-small", ncol=2)
+    return fig
+
+
 def _zoomed(values: Sequence[float], pad: float = 0.06) -> tuple[float, float] | None:
     finite = [v for v in values if np.isfinite(v)]
     if not finite:

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         same = args.out.is_file() and args.out.read_text(encoding="utf-8") == text
-        print(f"{args.out}: {'up to date' if same else 'differs: run python -m actlab.tools.vega_page'}")
+        fix = "differs: run python -m actlab.tools.vega_page"
+        print(f"{args.out}: {'up to date' if same else fix}")
         return 0 if same else 1
     files.write_text(args.out, text)
     print(f"wrote {args.out} ({len(text) // 1024} KiB)", file=sys.stderr)

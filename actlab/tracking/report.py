@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from actlab import paths
 from actlab.records import ModelMetrics, ModelRecord
-from actlab.tracking import runs, store
+from actlab.tracking import names, runs, store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,7 @@ def log_trained(
         store.set_tags(runs.configuration_run(experiment, record), {"analysis.plan": plan})
     store.log_artifact(run_id, paths.best_checkpoint(name), "checkpoint")
     store.log_artifact(run_id, paths.model_record(name), "checkpoint")
-    store.log_artifact(run_id, paths.curves(name))
+    store.log_artifact(run_id, paths.curves(name), name="curves.tsv")
     store.finish(run_id)
     sha = hashlib.sha256(paths.best_checkpoint(name).read_bytes()).hexdigest()
     return runs.settle_training_run(experiment, run_id, record, sha)
@@ -101,7 +101,7 @@ def log_evaluation(experiment: str, record: ModelRecord, result: Mapping[str, An
     if within:  # the best checkpoint within each earlier budget (train.budgets)
         store.log_metrics(run_id, within)
     # Per-class accuracy and the confusion matrix: detail, in the artifact, not as ten metrics.
-    store.log_artifact(run_id, paths.evaluate(record.spec.name), "evaluate")
+    store.log_artifact(run_id, paths.evaluate(record.spec.name), name="evaluate.json")
 
 
 def neuron_metrics(result: Mapping[str, Any]) -> dict[str, float]:
@@ -125,28 +125,32 @@ def log_dead_neurons(
     store.log_metrics(run_id, neuron_metrics(result))
     per_epoch = [{k if k == "epoch" else f"dynamics/{k}": v for k, v in r.items()} for r in rows]
     store.log_rows(run_id, per_epoch, only_changed=True)  # a rerun adds no duplicates
-    # Both files are <model>.json: each in its own artifact folder, or one would replace the other.
-    store.log_artifact(run_id, paths.dead_neurons(name), "dead_neurons")
-    store.log_artifact(run_id, paths.distributions(name), "distributions")
+    store.log_artifact(run_id, paths.dead_neurons(name), name="dead_neurons.json")
+    store.log_artifact(run_id, paths.distributions(name), name="distributions.json")
 
 
 def log_model_figures(
     experiment: str, record: ModelRecord, figures: Mapping[str, Any], weights: Path
 ) -> None:
     """A model's own figures (``figures.compose.model_figures``, by stem) and its weights
-    figure file, in its run."""
+    figure file, in its run: at the top of its artifacts, named alike in every model's run
+    (MLflow's compare view shows only top-level files the runs have in common)."""
     run_id = runs.model_run(experiment, record)
     for stem, fig in figures.items():
-        store.log_figure(run_id, fig, f"figures/{stem}.png")
-    store.log_artifact(run_id, weights, "figures/weights")
+        store.log_figure(run_id, fig, f"{stem}.png")
+    store.log_artifact(run_id, weights, name=f"weights{weights.suffix}")
 
 
 def log_configurations(
-    cfg: Config, compared: Mapping[str, ModelMetrics], configurations: pd.DataFrame
+    cfg: Config,
+    compared: Mapping[str, ModelMetrics],
+    configurations: pd.DataFrame,
+    pages: Mapping[tuple[str, str], tuple[Any, str]],
 ) -> None:
     """The aggregates across seeds, on each configuration's parent run: ``compared`` are the
     models the rows aggregate (under a grid of rates, each activation's at its chosen rate,
-    whose configuration is named with that rate)."""
+    whose configuration is named with that rate); ``pages``, per activation x architecture,
+    its figure (``curves.png``) and its page (``configuration.md``)."""
     import pandas as pd
 
     records = {}
@@ -154,10 +158,10 @@ def log_configurations(
         spec = m.record.spec
         records.setdefault((spec.activation, spec.architecture), m.record)
     for _, row in configurations.iterrows():
-        record = records[(row["activation"], row["architecture"])]
-        run_id = runs.configuration_run(cfg.mlflow.experiment, record)
+        which = (row["activation"], row["architecture"])
+        run_id = runs.configuration_run(cfg.mlflow.experiment, records[which])
         numbers = {
-            k: float(v)
+            k: names.rounded(float(v))
             for k, v in row.items()
             if k not in ("configuration", "activation", "architecture", "baseline", "verdict")
             and isinstance(v, (int, float))
@@ -165,7 +169,11 @@ def log_configurations(
         }
         store.log_metrics(run_id, numbers)
         store.set_tags(run_id, {"verdict": row["verdict"], "baseline": row["baseline"]})
-        store.finish(run_id)
+        if which in pages:
+            figure, page = pages[which]
+            store.log_figure(run_id, figure, "curves.png")
+            store.log_text(run_id, page, "configuration.md")
+        store.finish(run_id, instant=True)
 
 
 def log_comparison(
@@ -174,15 +182,18 @@ def log_comparison(
     compared: Mapping[str, ModelMetrics],
     configurations: pd.DataFrame,
     figures: Sequence[Path],
+    pages: Mapping[tuple[str, str], tuple[Any, str]],
 ) -> None:
-    """Per configuration its aggregates (of the ``compared`` models), and the comparison's
-    figures and tables in a run of its own keyed by the set of models (``metrics``)."""
-    log_configurations(cfg, compared, configurations)
+    """Per configuration its aggregates (of the ``compared`` models), figure and page; the
+    comparison's figures and tables in a run of its own keyed by the set of models
+    (``metrics``), in the models' experiment, a row of the runs table beside the
+    configurations; and the runs table's view (``runs.comparison_view``)."""
+    log_configurations(cfg, compared, configurations, pages)
     key = runs.comparison_key([m.record.run_key for m in metrics.values()])
     run_id = runs.open_run(
-        runs.pipeline_experiment(cfg.mlflow.experiment),
+        cfg.mlflow.experiment,
         key,
-        "comparison",
+        runs.COMPARISON,
         kind="comparison",
         params={"models": ",".join(metrics)},
         replace=True,
@@ -191,4 +202,5 @@ def log_comparison(
         store.log_artifact(run_id, path, "figures")
     for path in (paths.SUMMARY_CSV, paths.MODELS_CSV, paths.SUMMARY_MD, paths.AGGREGATES):
         store.log_artifact(run_id, path)
-    store.finish(run_id)
+    store.finish(run_id, instant=True)
+    store.set_experiment_tag(cfg.mlflow.experiment, runs.VIEW_TAG, runs.comparison_view())

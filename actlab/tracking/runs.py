@@ -136,7 +136,7 @@ def configuration_run(experiment: str, record: ModelRecord) -> str:
     # Closed from the start: a parent holds no work of its own, and a pipeline stopped before
     # plot (or never run to it with these params) must not leave it RUNNING in the UI.
     if client().get_run(run_id).info.status == "RUNNING":
-        finish(run_id)
+        finish(run_id, instant=True)
     return run_id
 
 
@@ -215,6 +215,48 @@ def settle_training_run(
         return keep
     _delete([r.info.run_id for r in earlier], record.spec.name)
     return run_id
+
+
+COMPARISON = "comparison"  # the run of the pipeline's figures and tables
+# The MLflow UI's saved view of the models' experiment (3.17: an experiment tag that
+# ``#/experiments/<id>/runs?viewStateShareKey=actlab`` applies): the configurations in the
+# matrix's order (created first, first; sorting by a metric would flatten their nesting,
+# mlflow/mlflow#15802), their models nested under them, and test accuracy, its interval, the
+# difference from the baseline and the verdict as the first columns.
+VIEW_KEY = "actlab"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
+VIEW_COLUMNS = (
+    "metrics.`accuracy/test_mean`",
+    "metrics.`accuracy/test_ci_low`",
+    "metrics.`accuracy/test_ci_high`",
+    "tags.`verdict`",
+    "metrics.`diff_mean`",
+    "metrics.`diff_ci_low`",
+    "metrics.`diff_ci_high`",
+    "metrics.`p_adjusted`",
+    "metrics.`accuracy/test`",
+)
+
+
+def comparison_view() -> str:
+    """The saved view's tag value: MLflow's envelope around the view's state (a JSON text)."""
+    import json
+    import time
+
+    state = {
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": True,
+        "searchFilter": "",
+        "selectedColumns": list(VIEW_COLUMNS),
+        "columnOrder": list(VIEW_COLUMNS),
+    }
+    return json.dumps(
+        {
+            "name": "actlab: the comparison",
+            "createdAt": int(time.time() * 1000),
+            "state": json.dumps(state),
+        }
+    )
 
 
 def comparison_key(model_keys: list[str]) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from actlab import interrupt
 from actlab.errors import StoreError, Terminated
+from actlab.tracking import names
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -189,14 +190,19 @@ def log_rows(
     *,
     only_changed: bool = False,
 ) -> None:
-    """Per-step metrics from table rows: every column but ``step_key`` at step=row[step_key].
+    """Per-step metrics from table rows: every column but ``step_key`` at step=row[step_key],
+    under its MLflow name and unit (``actlab.tracking.names``: accuracy in percent).
 
     ``only_changed`` skips a column whose history in the run already holds exactly these
     values at these steps, so that a stage rerun with the same numbers adds no duplicates.
     """
     from mlflow.entities import Metric
 
-    rows = list(rows)
+    rows = [
+        {step_key: row[step_key]}
+        | dict(names.metric(k, v) for k, v in row.items() if k != step_key)
+        for row in rows
+    ]
     columns = [k for k in rows[0] if k != step_key] if rows else []
     if only_changed:
         columns = [
@@ -219,12 +225,38 @@ def _history(run_id: str, key: str) -> dict[int, float]:
 
 
 @_store_call
-def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
-    client().log_artifact(run_id, str(path), artifact_path)
+def log_artifact(
+    run_id: str, path: Path, artifact_path: str | None = None, *, name: str | None = None
+) -> None:
+    """``path`` into the run's ``artifact_path`` folder, as ``name`` when given: every model's
+    run names its files alike (``evaluate.json``, not ``relu-base-42.json``), so MLflow's
+    compare view finds them common to the runs and shows them side by side."""
+    if name is None or name == path.name:
+        client().log_artifact(run_id, str(path), artifact_path)
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        renamed = Path(folder) / name
+        shutil.copyfile(path, renamed)
+        client().log_artifact(run_id, str(renamed), artifact_path)
 
 
-def finish(run_id: str, status: str = "FINISHED") -> None:
-    client().set_terminated(run_id, status)
+@_store_call
+def log_text(run_id: str, text: str, artifact_file: str) -> None:
+    client().log_text(run_id, text, artifact_file)
+
+
+def finish(run_id: str, status: str = "FINISHED", *, instant: bool = False) -> None:
+    """Close a run; ``instant``: as it started (a run that holds no work of its own, whose
+    Duration would otherwise span from its creation to its last update)."""
+    end = client().get_run(run_id).info.start_time if instant else None
+    client().set_terminated(run_id, status, end_time=end)
+
+
+def set_experiment_tag(name: str, key: str, value: str) -> None:
+    client().set_experiment_tag(experiment_id(name), key, value)
 
 
 @contextmanager
