@@ -134,7 +134,9 @@ def render(table: Sequence[Mapping[str, Any]], width: int, keep: str | None = No
             f"{len(left_out)} more: {', '.join(left_out)} "
             "(KEEP='relu|tanh' picks configurations, WIDTH=200 widens)"
         )
-    wrapped = [textwrap.fill(n, width, subsequent_indent="  ") for n in notes]
+    wrapped = [
+        textwrap.fill(n, width, subsequent_indent="  ", break_on_hyphens=False) for n in notes
+    ]
     return "\n".join([*out, "", *wrapped]) + "\n"
 
 
