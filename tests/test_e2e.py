@@ -166,6 +166,9 @@ def test_mlflow_one_run_per_model_with_everything(repo):
     assert exp.experiment_id == "1"  # what `make ui` opens
     view = json.loads(json.loads(exp.tags["mlflow.sharedViewState.actlab"])["state"])
     assert view["selectedColumns"][0] == "metrics.`accuracy/test_mean`"
+    key = comparison.data.tags["actlab.comparison"]  # the view shows this comparison's runs
+    assert view["searchFilter"] == f"tags.`actlab.comparison` = '{key}'"
+    assert run.data.tags["actlab.comparison"] == parent.data.tags["actlab.comparison"] == key
     # artifacts live in the repo's mlruns/, next to mlflow.db, outside every DVC output
     assert list((repo / "mlruns").rglob("best.pt"))
 

@@ -342,13 +342,14 @@ def test_a_configuration_run_takes_no_time(mlflow_store):
 
 
 def test_the_comparison_view_is_mlflows_saved_view_envelope():
-    envelope = json.loads(runs.comparison_view())
+    envelope = json.loads(runs.comparison_view("0123456789ab"))
     assert isinstance(envelope["name"], str) and isinstance(envelope["createdAt"], int)
     state = json.loads(envelope["state"])
     assert state["orderByKey"] == "attributes.start_time"  # keeps the nesting (mlflow#15802)
     assert state["selectedColumns"][0] == "metrics.`accuracy/test_mean`"
     assert "tags.`verdict`" in state["selectedColumns"]
     assert runs.VIEW_TAG == "mlflow.sharedViewState.actlab"
+    assert state["searchFilter"] == "tags.`actlab.comparison` = '0123456789ab'"  # its runs only
 
 
 def test_ui_url_opens_the_classic_view_on_the_saved_view():

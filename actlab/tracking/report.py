@@ -146,17 +146,21 @@ def log_configurations(
     compared: Mapping[str, ModelMetrics],
     configurations: pd.DataFrame,
     pages: Mapping[tuple[str, str], tuple[Any, str]],
+    key: str,
 ) -> None:
     """The aggregates across seeds, on each configuration's parent run: ``compared`` are the
     models the rows aggregate (under a grid of rates, each activation's at its chosen rate,
     whose configuration is named with that rate); ``pages``, per activation x architecture,
-    its figure (``curves.png``) and its page (``configuration.md``)."""
+    its figure (``curves.png``) and its page (``configuration.md``). Each configuration's run
+    and its compared models' runs are tagged with the comparison ``key``."""
     import pandas as pd
 
     records = {}
+    shown = {runs.COMPARISON_TAG: key}
     for m in compared.values():
         spec = m.record.spec
         records.setdefault((spec.activation, spec.architecture), m.record)
+        store.set_tags(runs.model_run(cfg.mlflow.experiment, m.record), shown)
     for _, row in configurations.iterrows():
         which = (row["activation"], row["architecture"])
         run_id = runs.configuration_run(cfg.mlflow.experiment, records[which])
@@ -168,7 +172,7 @@ def log_configurations(
             and not pd.isna(v)
         }
         store.log_metrics(run_id, numbers)
-        store.set_tags(run_id, {"verdict": row["verdict"], "baseline": row["baseline"]})
+        store.set_tags(run_id, {"verdict": row["verdict"], "baseline": row["baseline"], **shown})
         if which in pages:
             figure, page = pages[which]
             store.log_figure(run_id, figure, "curves.png")
@@ -187,15 +191,17 @@ def log_comparison(
     """Per configuration its aggregates (of the ``compared`` models), figure and page; the
     comparison's figures and tables in a run of its own keyed by the set of models
     (``metrics``), in the models' experiment, a row of the runs table beside the
-    configurations; and the runs table's view (``runs.comparison_view``)."""
-    log_configurations(cfg, compared, configurations, pages)
+    configurations; and the runs table's saved view of this comparison's runs
+    (``runs.comparison_view``)."""
     key = runs.comparison_key([m.record.run_key for m in metrics.values()])
+    log_configurations(cfg, compared, configurations, pages, key)
     run_id = runs.open_run(
         cfg.mlflow.experiment,
         key,
         runs.COMPARISON,
         kind="comparison",
         params={"models": ",".join(metrics)},
+        tags={runs.COMPARISON_TAG: key},
         replace=True,
     )
     for path in figures:
@@ -203,4 +209,4 @@ def log_comparison(
     for path in (paths.SUMMARY_CSV, paths.MODELS_CSV, paths.SUMMARY_MD, paths.AGGREGATES):
         store.log_artifact(run_id, path)
     store.finish(run_id, instant=True)
-    store.set_experiment_tag(cfg.mlflow.experiment, runs.VIEW_TAG, runs.comparison_view())
+    store.set_experiment_tag(cfg.mlflow.experiment, runs.VIEW_TAG, runs.comparison_view(key))

@@ -238,17 +238,22 @@ VIEW_COLUMNS = (
 )
 
 
-def comparison_view() -> str:
-    """The saved view's tag value: MLflow's envelope around the view's state (a JSON text)."""
+COMPARISON_TAG = "actlab.comparison"  # on every run of the latest comparison: the view's filter
+
+
+def comparison_view(key: str) -> str:
+    """The saved view's tag value (MLflow's envelope around the view's state, a JSON text):
+    the runs of the comparison ``key`` (tagged ``COMPARISON_TAG``), older ones filtered out."""
     import json
     import time
 
     state = {
         "orderByKey": "attributes.start_time",
         "orderByAsc": True,
-        "searchFilter": "",
+        "searchFilter": f"tags.`{COMPARISON_TAG}` = '{key}'",
         "selectedColumns": list(VIEW_COLUMNS),
         "columnOrder": list(VIEW_COLUMNS),
+        "columnWidths": {c: 200 if c.startswith("tags.") else 140 for c in VIEW_COLUMNS},
     }
     return json.dumps(
         {
@@ -260,5 +265,6 @@ def comparison_view() -> str:
 
 
 def comparison_key(model_keys: list[str]) -> str:
-    """The comparison run of exactly this set of trained models."""
-    return stable_hash({"comparison": sorted(model_keys)})
+    """The comparison run of exactly this set of trained models (12 hex digits: it is also
+    the saved view's filter, a user reads it)."""
+    return stable_hash({"comparison": sorted(model_keys)})[:12]
