@@ -316,6 +316,10 @@ def test_mlflow_names_and_units_of_the_files_metrics():
         "cross_entropy",
     ]  # the groups the run page shows first
     assert names.rounded(-8.476666666666674) == -8.477 and names.rounded(0.0420192231) == 0.04202
+    keys = ["cross_entropy/train", "accuracy/train", "cross_entropy/val", "accuracy/val", "x"]
+    assert names.first_accuracy(keys) == [
+        "accuracy/val", "accuracy/train", "cross_entropy/train", "cross_entropy/val", "x"
+    ]  # fmt: skip
 
 
 def test_every_models_artifacts_are_named_alike(mlflow_store, tmp_path):

@@ -32,6 +32,17 @@ FRACTIONS = {"train_acc", "val_acc", "test_acc", "best_val_acc", "train_acc_at_b
 WITHIN = "test_acc_within_"  # test_acc_within_<budget>: a fraction, per earlier budget
 
 
+# The order a run's metrics are first logged in: MLflow lists them so, and its compare view's
+# parallel-coordinates plot opens on the first one the runs share.
+FIRST = ("accuracy/test", "accuracy/val", "accuracy/best_val", "accuracy/train")
+
+
+def first_accuracy(keys: list[str]) -> list[str]:
+    """``keys`` with the accuracies of ``FIRST`` ahead of the rest (else in their order)."""
+    rank = {k: i for i, k in enumerate(FIRST)}
+    return sorted(keys, key=lambda k: rank.get(k, len(FIRST)))
+
+
 def metric(key: str, value: float) -> tuple[str, float]:
     """The MLflow name and value of a metric logged from the files."""
     if key.startswith(WITHIN):

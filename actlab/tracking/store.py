@@ -203,7 +203,7 @@ def log_rows(
         | dict(names.metric(k, v) for k, v in row.items() if k != step_key)
         for row in rows
     ]
-    columns = [k for k in rows[0] if k != step_key] if rows else []
+    columns = names.first_accuracy([k for k in rows[0] if k != step_key]) if rows else []
     if only_changed:
         columns = [
             k
