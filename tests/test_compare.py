@@ -359,3 +359,15 @@ def test_fixed_models_variance_predicts_the_spread_over_fresh_test_sets():
         means.append(100.0 * (a.mean() - b.mean()))
         predicted.append(C.fixed_models_variance(a, b))
     assert np.var(means, ddof=1) == pytest.approx(np.mean(predicted), rel=0.15)
+
+
+def test_outcome_reads_every_verdict_the_procedure_writes():
+    filled = {"baseline": "relu", "margin": 0.5}
+    assert C.outcome(C.WORSE.format(**filled)) == "worse"
+    assert C.outcome(C.BETTER.format(**filled) + C.ON_THIS_TEST_SET) == "better"
+    assert C.outcome(C.EQUIVALENT.format(**filled)) == "equivalent"
+    assert C.outcome(C.BASELINE) == "baseline"
+    assert C.outcome(C.INCONCLUSIVE) == "inconclusive"
+    shortfall = C.BASELINE_SHORTFALL.format(shortfall=C.PARTLY_TRAINED.format(trained=2, seeds=3))
+    for untested in (C.TOO_FEW, C.NO_SPREAD, shortfall, None, float("nan")):
+        assert C.outcome(untested) == "untested"

@@ -496,6 +496,19 @@ def _tost(mean: float, se: float, df: float, margin: float, family: Family) -> f
     return max(lower, upper)
 
 
+def outcome(verdict: object) -> str:
+    """What a verdict text (of the templates above) says, as one word: worse, better,
+    equivalent (also "on this test set"), baseline, inconclusive, or untested (too few seeds,
+    no spread, not trained, or no text at all)."""
+    text = verdict if isinstance(verdict, str) else ""
+    for word, template in (("worse", WORSE), ("better", BETTER), ("equivalent", EQUIVALENT)):
+        if text.startswith(template.split("{", 1)[0]):
+            return word
+    if text == BASELINE:
+        return "baseline"
+    return "inconclusive" if text == INCONCLUSIVE else "untested"
+
+
 def _verdict(p: float, p_equivalence: float, mean: float, alpha: float) -> str | None:
     if p < alpha:
         return "worse" if mean < 0 else "better"

@@ -105,19 +105,8 @@ def comparisons(
 
 
 def direction(c: compare.Comparison) -> str:
-    """A verdict as one word, for whether two datasets agree: worse, better, equivalent,
-    inconclusive, or what kept it from a test."""
-    if c.verdict.startswith("worse"):
-        return "worse"
-    if c.verdict.startswith("better"):
-        return "better"
-    if c.verdict.startswith("equivalent"):
-        return "equivalent"
-    if c.verdict == compare.BASELINE:
-        return "baseline"
-    if c.verdict == compare.INCONCLUSIVE:
-        return "inconclusive"
-    return "untested"
+    """A verdict as one word, for whether two datasets agree (``compare.outcome``)."""
+    return compare.outcome(c.verdict)
 
 
 def transfers(directions: Sequence[str]) -> str:

@@ -14,22 +14,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from actlab.analysis import tables
+from actlab.analysis import compare, tables
 from actlab.config import PlotConfig
 from actlab.figures.charts import seed_dots
 
 ROW_INCHES = 0.32  # one activation's row on a panel
 STRIP_LINE_INCHES = 0.2  # one line of the strip of configurations that did not all train
-VERDICT_COLOURS = (  # by how the verdict starts; the first match wins
-    ("worse", "tab:red"),
-    ("better", "tab:green"),
-    ("equivalent", "tab:blue"),
-)
+VERDICT_COLOURS = {"worse": "tab:red", "better": "tab:green", "equivalent": "tab:blue"}
 
 
 def verdict_colour(verdict: object) -> str:
-    text = str(verdict) if isinstance(verdict, str) else ""
-    return next((c for start, c in VERDICT_COLOURS if text.startswith(start)), "dimgrey")
+    """By what the verdict says (``compare.outcome``); grey for the undecided."""
+    return VERDICT_COLOURS.get(compare.outcome(verdict), "dimgrey")
 
 
 def seeds_trained(models: pd.DataFrame, activation: str, arch: str) -> pd.DataFrame:
