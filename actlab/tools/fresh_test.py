@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from actlab import config, files, paths
 from actlab.analysis import compare
@@ -81,20 +80,15 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
         for _, x, y in fresh_sets(cfg, meta, sets):
             fresh.append(correct_on(models, x, y))
     specs = {n: cfg.model_spec(n) for n in names}
+    by_key = {(s.activation, s.architecture, s.seed): n for n, s in specs.items()}
     baseline = cfg.analysis.baseline
     rows = []
     for arch in cfg.models.architectures:
-        seeds = list(cfg.models.seeds)
 
-        def of(activation: str, arch=arch, seeds=seeds):
-            return [
-                n
-                for s in seeds
-                for n in names
-                if specs[n].activation == activation
-                and specs[n].architecture == arch
-                and specs[n].seed == s
-            ]
+        def of(activation: str, arch=arch) -> list[str]:
+            """The configuration's models in seed order (paired by seed)."""
+            keys = [(activation, arch, seed) for seed in cfg.models.seeds]
+            return [by_key[k] for k in keys if k in by_key]
 
         base = of(baseline)
         for activation in cfg.models.activations:
@@ -109,9 +103,7 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
                 100.0 * float(np.mean([f[a].mean() - f[r].mean() for a, r in pairs])) for f in fresh
             ]
             sd = float(np.std(diffs, ddof=1))
-            df = len(diffs) - 1
-            low = sd * math.sqrt(df / sps.chi2.ppf(0.975, df))
-            high = sd * math.sqrt(df / sps.chi2.ppf(0.025, df))
+            low, high = compare.sd_interval(sd, len(diffs) - 1, confidence=0.95)
             rows.append(
                 {
                     "comparison": f"{activation}-{arch} vs {baseline}",
