@@ -342,6 +342,7 @@ def test_bad_params_fail_cleanly_and_touch_nothing(repo):
     assert "error: train.lr: -1 must be > 0" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr + result.stdout
     assert {p: md5(p) for p in before} == before and md5(repo / "mlflow.db") == db
+    assert (repo / "data/params_ok.json").exists()  # git sees no file deleted by the failure
     write_params(repo)
     assert ran(dvc(repo, "repro")) == {"check_params"}  # the valid stamp: nothing else reruns
 
