@@ -99,7 +99,7 @@ def test_server_queue_and_two_clones(tracking_server, tmp_path_factory):
     assert run.info.status == "FINISHED" and "accuracy/test" in run.data.metrics
     c = mlflow_client(uri)
     assert "checkpoint/best.pt" in {x.path for x in c.list_artifacts(run.info.run_id, "checkpoint")}
-    figure = c.download_artifacts(run.info.run_id, "figures/gradient_flow_init.png", str(root))
+    figure = c.download_artifacts(run.info.run_id, "gradient_flow_init.png", str(root))
     assert Path(figure).read_bytes().startswith(b"\x89PNG")  # through the artifact proxy
 
     # the shared remotes: git (a bare repository) and DVC (a folder; S3, GCS or SSH in real use)

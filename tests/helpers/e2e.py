@@ -153,7 +153,7 @@ def assert_experiment_runs(runs, lrs: dict[str, str]) -> None:
     for name, lr in lrs.items():
         run = runs[f"{MODEL} @ {name}"]
         assert run.info.status == "FINISHED" and run.data.params["train.lr"] == lr
-        assert {"test_acc", "dead/trained/total"} <= set(run.data.metrics)
+        assert {"accuracy/test", "dead/trained/total"} <= set(run.data.metrics)
 
 
 def trained(result) -> int:
