@@ -65,13 +65,12 @@ def _main() -> None:
         files.save_figure(written[-1], fig, pc.dpi)
         plt.close(fig)
     for name, m in metrics.items():  # a model's figures: made, saved or logged, closed in turn
-        fig = layers.weight_histograms(pc, name, m.weights)
-        files.save_figure(paths.weights_figure(name, pc.format), fig, pc.dpi)
-        plt.close(fig)
-        own = compose.model_figures(cfg, m)
-        report.log_model_figures(
-            cfg.mlflow.experiment, m.record, own, paths.weights_figure(name, pc.format)
-        )
+        own = {
+            **compose.model_figures(cfg, m),
+            "weights": layers.weight_histograms(pc, name, m.weights),
+        }
+        files.save_figure(paths.weights_figure(name, pc.format), own["weights"], pc.dpi)
+        report.log_model_figures(cfg.mlflow.experiment, m.record, own)
         for fig in own.values():
             plt.close(fig)
     files.write_csv(paths.SUMMARY_CSV, configurations)
@@ -98,15 +97,13 @@ def _main() -> None:
     files.write_tsv(paths.EPOCHS, tables.per_epoch(metrics, "history", tables.EPOCH_COLUMNS))
     files.write_tsv(paths.DEAD_EPOCHS, tables.per_epoch(metrics, "dynamics", tables.DEAD_COLUMNS))
 
-    pages = {}  # per configuration its MLflow run's figure and page
-    for which, fig in compose.configuration_figures(cfg, compared).items():
-        name = next(
-            r["configuration"]
-            for _, r in configurations.iterrows()
-            if (r["activation"], r["architecture"]) == which
+    pages = {  # per configuration its MLflow run's figure and page
+        name: (
+            fig,
+            files.markdown_sections(tables.configuration_page(configurations, result.models, name)),
         )
-        page = tables.configuration_page(configurations, result.models, name)
-        pages[which] = (fig, files.markdown_sections(page))
+        for name, fig in compose.configuration_figures(cfg, compared).items()
+    }
     report.log_comparison(cfg, metrics, compared, configurations, written, pages)
     for fig, _ in pages.values():
         plt.close(fig)

@@ -95,3 +95,23 @@ def test_width_and_keep_are_checked():
         exp_show.main(["--width", "10"])
     with pytest.raises(SystemExit):
         exp_show.main(["--keep", "("])
+
+
+def test_a_cut_value_still_counts_as_changed():
+    """Two long lists that differ only past the cut are different params."""
+    rows = list(exp_show.rows(shown()))
+    rows[2]["params"]["models.seeds"] = list(range(40, 80))
+    rows[3]["params"]["models.seeds"] = list(range(40, 79))
+    assert "models.seeds" in exp_show.changed_params(rows)
+
+
+def test_a_revision_without_results_is_named_and_changes_nothing():
+    broken = shown()
+    broken[1]["experiments"].append(
+        {"name": "bad", "revs": [{"rev": "d" * 40, "name": "bad", "data": None,
+                                  "error": {"type": "ReproductionError", "msg": "stage failed"}}]}
+    )  # fmt: skip
+    table = list(exp_show.rows(broken))
+    assert table[-1]["name"] == "  bad (no results: stage failed)"
+    assert exp_show.changed_params(table) == ["train.lr", "models.seeds"]
+    assert "bad (no results" in exp_show.render(table, 120)

@@ -444,8 +444,7 @@ def configuration_page(
     if row.empty:
         raise ValueError(f"no configuration {configuration!r} in the table")
     facts = pd.DataFrame({"": row.columns, configuration: row.iloc[0].to_numpy()})
-    name = models["model"].str.rsplit("-", n=1).str[0]
-    own = models[name == configuration]
+    own = models[models["model"].map(configuration_of) == configuration]
     seeds = own[[c for c in PAGE_MODEL_COLUMNS if c in own]]
     return [
         (

@@ -89,24 +89,20 @@ def comparison_figures(
     return made
 
 
-def configuration_figures(
-    cfg: Config, compared: Mapping[str, ModelMetrics]
-) -> dict[tuple[str, str], Figure]:
-    """Per activation x architecture (the compared models: under a grid of rates, each at its
-    chosen rate) its seeds' validation curves beside its baseline's, for its MLflow run."""
+def configuration_figures(cfg: Config, compared: Mapping[str, ModelMetrics]) -> dict[str, Figure]:
+    """Per configuration, by its name (the compared models: under a grid of rates, each
+    activation at its chosen rate), its seeds' validation curves beside its baseline's, for
+    its MLflow run."""
     groups: dict[tuple[str, str], list[ModelMetrics]] = {}
     for m in compared.values():
         groups.setdefault((m.record.spec.activation, m.record.spec.architecture), []).append(m)
     baseline = cfg.analysis.baseline
-    return {
-        (activation, arch): charts.configuration_curves(
-            cfg.plot,
-            runs[0].record.spec.configuration,
-            runs,
-            [] if activation == baseline else groups.get((baseline, arch), []),
-        )
-        for (activation, arch), runs in groups.items()
-    }
+    figures = {}
+    for (activation, arch), runs in groups.items():
+        name = runs[0].record.spec.configuration
+        base = [] if activation == baseline else groups.get((baseline, arch), [])
+        figures[name] = charts.configuration_curves(cfg.plot, name, runs, base)
+    return figures
 
 
 def model_figures(cfg: Config, m: ModelMetrics) -> dict[str, Figure]:

@@ -9,8 +9,9 @@ than a terminal, so the columns that matter end in "…". This reads ``dvc exp s
 ``DVC_ARGS``, e.g. ``-A`` or ``-n 5``) and prints one row per revision and experiment: its name,
 the params whose values differ between the rows shown, then ``metrics/aggregates.json``'s mean
 test accuracy per configuration, ordered by their mean over the rows (best first), as many as
-the width holds; a last line names the configurations left out and how to see them.
-Errors are one line on stderr and exit code 2.
+the width holds; a last line names the configurations left out and how to see them. A
+revision DVC has no results for (failed, queued) is named so. When `dvc exp show` fails, its
+last line goes to stderr with exit code 2.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from actlab import paths
 from actlab.errors import DataError, exit_code
 
-METRICS = "metrics/aggregates.json"
+METRICS = str(paths.AGGREGATES)  # dvc exp show names a metrics file by its path
 HEADLINE = "test_acc"  # per configuration: the mean test accuracy over its seeds (%)
 MAX_CELL = 28  # a longer param value (a list) is cut to this with "…"
 GAP = "  "
@@ -46,6 +48,10 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _row(name: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     data = entry.get("data") or {}
     params = _flat(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
+    if not params:  # a failed, queued or broken revision: say so, compare no param with it
+        error = entry.get("error") or {}
+        why = error.get("msg") if isinstance(error, Mapping) else str(error)
+        name = f"{name} (no results{': ' + why if why else ''})"
     metrics = ((data.get("metrics") or {}).get(METRICS) or {}).get("data") or {}
     accuracy = {
         config: values.get(HEADLINE)
@@ -77,9 +83,15 @@ def _text(value: Any) -> str:
 
 
 def changed_params(table: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The params whose values differ between the rows, in params.yaml's order."""
-    keys = list(dict.fromkeys(k for r in table for k in r["params"]))
-    return [k for k in keys if len({_text(r["params"].get(k)) for r in table}) > 1]
+    """The params whose full values differ between the rows that have params, in
+    params.yaml's order."""
+    rows = [r for r in table if r["params"]]
+    keys = list(dict.fromkeys(k for r in rows for k in r["params"]))
+
+    def full(value: Any) -> str:
+        return json.dumps(value, sort_keys=True)
+
+    return [k for k in keys if len({full(r["params"].get(k)) for r in rows}) > 1]
 
 
 def configurations(table: Sequence[Mapping[str, Any]], keep: str | None) -> list[str]:

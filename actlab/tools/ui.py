@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from actlab import config
 from actlab.errors import exit_code
@@ -25,25 +25,15 @@ from actlab.errors import exit_code
 CLASSIC = {"workflowType": "machine_learning"}  # MLflow 3.17 reads it before its stored default
 
 
-def url(host: str, port: int, experiment_id: str | None, view: str | None) -> str:
-    """The page to open: the experiment's runs in the classic view, with the saved view when
-    there is one; the experiment list when the store has no experiment yet."""
-    base = f"http://{host}:{port}/#/experiments"
+def url(base: str, experiment_id: str | None, view: str | None) -> str:
+    """The page to open on the UI at ``base`` (``http://127.0.0.1:5000``): the experiment's
+    runs in the classic view, with the saved view when there is one; the experiment list when
+    the store has no experiment yet."""
+    page = f"{base.rstrip('/')}/#/experiments"
     if experiment_id is None:
-        return f"{base}?{urlencode(CLASSIC)}"
+        return f"{page}?{urlencode(CLASSIC)}"
     query = CLASSIC | ({"viewStateShareKey": view} if view else {})
-    return f"{base}/{experiment_id}/runs?{urlencode(query)}"
-
-
-def find(experiment: str) -> tuple[str | None, str | None]:
-    """The experiment's id in the store and its saved view's key (None when plot has not
-    written it yet)."""
-    from actlab.tracking import runs, store
-
-    found = store.client().get_experiment_by_name(experiment)
-    if found is None:
-        return None, None
-    return found.experiment_id, (runs.VIEW_KEY if runs.VIEW_TAG in found.tags else None)
+    return f"{page}/{experiment_id}/runs?{urlencode(query)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,17 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from actlab.tracking import store
+        from actlab.tracking import runs, store
 
         cfg = config.load()
         uri = store.tracking_uri()
-        experiment_id, view = find(cfg.mlflow.experiment)
+        experiment_id, view = runs.saved_view(cfg.mlflow.experiment)
         if uri.startswith(("http://", "https://")):  # a tracking server serves its own UI
-            served = urlsplit(uri)
-            host, port = served.hostname, served.port or (443 if uri[4] == "s" else 80)
-            print(url(host, port, experiment_id, view).replace("http://", f"{served.scheme}://"))
+            print(url(uri, experiment_id, view))
             return 0
-        print(url(args.host, args.port, experiment_id, view))
+        print(url(f"http://{args.host}:{args.port}", experiment_id, view))
         if args.print_url:
             return 0
         if experiment_id is None:

@@ -27,6 +27,11 @@ RENAMED = {
     "test_acc_std": "accuracy/test_std",
     "test_acc_ci_low": "accuracy/test_ci_low",
     "test_acc_ci_high": "accuracy/test_ci_high",
+    "pi_low": "accuracy/test_pi_low",  # the 95 % prediction interval of one more seed
+    "pi_high": "accuracy/test_pi_high",
+    "reference_test_acc": "accuracy/published",
+    "best_val_acc_mean": "accuracy/best_val_mean",
+    "best_val_acc_std": "accuracy/best_val_std",
 }
 FRACTIONS = {"train_acc", "val_acc", "test_acc", "best_val_acc", "train_acc_at_best"}
 WITHIN = "test_acc_within_"  # test_acc_within_<budget>: a fraction, per earlier budget
@@ -57,7 +62,8 @@ def percent(fraction: float) -> float:
     return round(100.0 * float(fraction), 6)
 
 
-def rounded(value: float, digits: int = 4) -> float:
-    """An aggregate as the runs table shows it: ``digits`` significant digits (-8.477, not
-    -8.476666666666667); the files keep every digit."""
-    return float(f"{value:.{digits}g}")
+def rounded(key: str, value: float) -> float:
+    """An aggregate as the runs table shows it: two decimals, as the tables (-8.48, not
+    -8.476666666666667); a p-value (``p_…``) whole, so that 0.049996 never reads 0.05 beside
+    a verdict it decided. The files keep every digit."""
+    return float(value) if key.startswith("p_") else round(float(value), 2)

@@ -3,8 +3,9 @@ function here after their files are written, so the MLflow layout lives in one p
 
 Per model: params, per-epoch metrics (step = epoch), test and neuron metrics, figures and the
 checkpoint, in the model's run (``runs.model_run``). Per configuration: the aggregates across
-seeds, in its parent run. Per comparison and prepared dataset: a run in the pipeline's
-experiment.
+seeds, its figure and page, in its parent run. Per comparison: a run beside them in the
+models' experiment, and the saved view of the runs table. Per prepared dataset: a run in the
+pipeline's experiment.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def log_trained(
         store.set_tags(runs.configuration_run(experiment, record), {"analysis.plan": plan})
     store.log_artifact(run_id, paths.best_checkpoint(name), "checkpoint")
     store.log_artifact(run_id, paths.model_record(name), "checkpoint")
-    store.log_artifact(run_id, paths.curves(name), name="curves.tsv")
+    store.log_text(run_id, paths.curves(name).read_text(), "curves.tsv")
     store.finish(run_id)
     sha = hashlib.sha256(paths.best_checkpoint(name).read_bytes()).hexdigest()
     return runs.settle_training_run(experiment, run_id, record, sha)
@@ -101,7 +102,7 @@ def log_evaluation(experiment: str, record: ModelRecord, result: Mapping[str, An
     if within:  # the best checkpoint within each earlier budget (train.budgets)
         store.log_metrics(run_id, within)
     # Per-class accuracy and the confusion matrix: detail, in the artifact, not as ten metrics.
-    store.log_artifact(run_id, paths.evaluate(record.spec.name), name="evaluate.json")
+    store.log_text(run_id, paths.evaluate(record.spec.name).read_text(), "evaluate.json")
 
 
 def neuron_metrics(result: Mapping[str, Any]) -> dict[str, float]:
@@ -125,32 +126,29 @@ def log_dead_neurons(
     store.log_metrics(run_id, neuron_metrics(result))
     per_epoch = [{k if k == "epoch" else f"dynamics/{k}": v for k, v in r.items()} for r in rows]
     store.log_rows(run_id, per_epoch, only_changed=True)  # a rerun adds no duplicates
-    store.log_artifact(run_id, paths.dead_neurons(name), name="dead_neurons.json")
-    store.log_artifact(run_id, paths.distributions(name), name="distributions.json")
+    store.log_text(run_id, paths.dead_neurons(name).read_text(), "dead_neurons.json")
+    store.log_text(run_id, paths.distributions(name).read_text(), "distributions.json")
 
 
-def log_model_figures(
-    experiment: str, record: ModelRecord, figures: Mapping[str, Any], weights: Path
-) -> None:
-    """A model's own figures (``figures.compose.model_figures``, by stem) and its weights
-    figure file, in its run: at the top of its artifacts, named alike in every model's run
-    (MLflow's compare view shows only top-level files the runs have in common)."""
+def log_model_figures(experiment: str, record: ModelRecord, figures: Mapping[str, Any]) -> None:
+    """A model's own figures (by stem: ``figures.compose.model_figures`` and its weight
+    histograms, ``weights``), in its run: at the top of its artifacts, named alike in every
+    model's run (MLflow's compare view shows only top-level files the runs have in common)."""
     run_id = runs.model_run(experiment, record)
     for stem, fig in figures.items():
         store.log_figure(run_id, fig, f"{stem}.png")
-    store.log_artifact(run_id, weights, name=f"weights{weights.suffix}")
 
 
 def log_configurations(
     cfg: Config,
     compared: Mapping[str, ModelMetrics],
     configurations: pd.DataFrame,
-    pages: Mapping[tuple[str, str], tuple[Any, str]],
+    pages: Mapping[str, tuple[Any, str]],
     key: str,
 ) -> None:
     """The aggregates across seeds, on each configuration's parent run: ``compared`` are the
     models the rows aggregate (under a grid of rates, each activation's at its chosen rate,
-    whose configuration is named with that rate); ``pages``, per activation x architecture,
+    whose configuration is named with that rate); ``pages``, per configuration (its name),
     its figure (``curves.png``) and its page (``configuration.md``). Each configuration's run
     and its compared models' runs are tagged with the comparison ``key``."""
     import pandas as pd
@@ -162,10 +160,10 @@ def log_configurations(
         records.setdefault((spec.activation, spec.architecture), m.record)
         store.set_tags(runs.model_run(cfg.mlflow.experiment, m.record), shown)
     for _, row in configurations.iterrows():
-        which = (row["activation"], row["architecture"])
-        run_id = runs.configuration_run(cfg.mlflow.experiment, records[which])
+        record = records[(row["activation"], row["architecture"])]
+        run_id = runs.configuration_run(cfg.mlflow.experiment, record)
         numbers = {
-            k: names.rounded(float(v))
+            k: names.rounded(k, v)
             for k, v in row.items()
             if k not in ("configuration", "activation", "architecture", "baseline", "verdict")
             and isinstance(v, (int, float))
@@ -173,8 +171,8 @@ def log_configurations(
         }
         store.log_metrics(run_id, numbers)
         store.set_tags(run_id, {"verdict": row["verdict"], "baseline": row["baseline"], **shown})
-        if which in pages:
-            figure, page = pages[which]
+        if row["configuration"] in pages:
+            figure, page = pages[row["configuration"]]
             store.log_figure(run_id, figure, "curves.png")
             store.log_text(run_id, page, "configuration.md")
         store.finish(run_id, instant=True)
@@ -186,7 +184,7 @@ def log_comparison(
     compared: Mapping[str, ModelMetrics],
     configurations: pd.DataFrame,
     figures: Sequence[Path],
-    pages: Mapping[tuple[str, str], tuple[Any, str]],
+    pages: Mapping[str, tuple[Any, str]],
 ) -> None:
     """Per configuration its aggregates (of the ``compared`` models), figure and page; the
     comparison's figures and tables in a run of its own keyed by the set of models

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from actlab.records import ModelRecord, stable_hash
+from actlab.tracking import names
 from actlab.tracking.store import client, experiment_id, finish, set_tags
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,8 @@ def run_name(name: str) -> str:
 
 
 def pipeline_experiment(experiment: str) -> str:
-    """Where the data and comparison runs go: an experiment of their own beside the models',
-    so the models' runs table and charts hold only trained models. The models' experiment is
-    made first, so a new store gives it id 1 (``make ui`` opens it)."""
+    """Where the prepared data's run goes: an experiment of its own beside the models'. The
+    models' experiment is made first, so a new store gives it id 1."""
     experiment_id(experiment)
     return f"{experiment}-pipeline"
 
@@ -226,15 +226,13 @@ COMPARISON = "comparison"  # the run of the pipeline's figures and tables
 VIEW_KEY = "actlab"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 VIEW_COLUMNS = (
-    "metrics.`accuracy/test_mean`",
-    "metrics.`accuracy/test_ci_low`",
-    "metrics.`accuracy/test_ci_high`",
+    *(
+        f"metrics.`{names.RENAMED[k]}`"
+        for k in ("test_acc_mean", "test_acc_ci_low", "test_acc_ci_high")
+    ),
     "tags.`verdict`",
-    "metrics.`diff_mean`",
-    "metrics.`diff_ci_low`",
-    "metrics.`diff_ci_high`",
-    "metrics.`p_adjusted`",
-    "metrics.`accuracy/test`",
+    *(f"metrics.`{k}`" for k in ("diff_mean", "diff_ci_low", "diff_ci_high", "p_adjusted")),
+    f"metrics.`{names.RENAMED['test_acc']}`",
 )
 
 
@@ -262,6 +260,15 @@ def comparison_view(key: str) -> str:
             "state": json.dumps(state),
         }
     )
+
+
+def saved_view(experiment: str) -> tuple[str | None, str | None]:
+    """The experiment's id in the store and its saved view's key (None for either that does
+    not exist yet: no run logged, or no ``plot`` yet)."""
+    found = client().get_experiment_by_name(experiment)
+    if found is None:
+        return None, None
+    return found.experiment_id, (VIEW_KEY if VIEW_TAG in found.tags else None)
 
 
 def comparison_key(model_keys: list[str]) -> str:

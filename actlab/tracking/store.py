@@ -225,26 +225,15 @@ def _history(run_id: str, key: str) -> dict[int, float]:
 
 
 @_store_call
-def log_artifact(
-    run_id: str, path: Path, artifact_path: str | None = None, *, name: str | None = None
-) -> None:
-    """``path`` into the run's ``artifact_path`` folder, as ``name`` when given: every model's
-    run names its files alike (``evaluate.json``, not ``relu-base-42.json``), so MLflow's
-    compare view finds them common to the runs and shows them side by side."""
-    if name is None or name == path.name:
-        client().log_artifact(run_id, str(path), artifact_path)
-        return
-    import shutil
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        renamed = Path(folder) / name
-        shutil.copyfile(path, renamed)
-        client().log_artifact(run_id, str(renamed), artifact_path)
+def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
+    client().log_artifact(run_id, str(path), artifact_path)
 
 
 @_store_call
 def log_text(run_id: str, text: str, artifact_file: str) -> None:
+    """``text`` as the run's ``artifact_file``: a file logged under a name of its own (every
+    model's run names its files alike, ``evaluate.json``, not ``relu-base-42.json``, so that
+    MLflow's compare view finds them common to the runs)."""
     client().log_text(run_id, text, artifact_file)
 
 
