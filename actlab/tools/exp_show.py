@@ -28,6 +28,7 @@ from typing import Any
 
 from actlab import paths
 from actlab.errors import DataError, exit_code
+from actlab.tools.args import at_least
 
 METRICS = str(paths.AGGREGATES)  # dvc exp show names a metrics file by its path
 HEADLINE = "test_acc"  # per configuration: the mean test accuracy over its seeds (%)
@@ -165,21 +166,11 @@ def show(dvc_args: Sequence[str]) -> list[dict[str, Any]]:
     return list(rows(json.loads(done.stdout or "[]")))
 
 
-def _width(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 40:
-        raise argparse.ArgumentTypeError(f"{text!r}: a terminal width in columns, at least 40")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--width",
-        type=_width,
+        type=at_least(40, "a terminal width in columns"),
         default=None,
         help="columns (default: the terminal's, 100 when it has none)",
     )

@@ -29,6 +29,7 @@ from actlab import config, files, paths
 from actlab.analysis import plan
 from actlab.errors import DataError, exit_code
 from actlab.tools import compare_runs
+from actlab.tools.args import at_least
 
 COLUMNS = ("configuration", "architecture", "diff_mean", "diff_sd", "diff_sd_df", "image_se")
 
@@ -129,19 +130,14 @@ def _run(args: argparse.Namespace) -> None:
     print(shlex.join(command), file=sys.stderr)
 
 
-def _cap(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text!r}: the most seeds to ask for, an integer >= 2")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cap", type=_cap, default=10, help="the most seeds per configuration")
+    parser.add_argument(
+        "--cap",
+        type=at_least(2, "the most seeds to ask for, an integer"),
+        default=10,
+        help="the most seeds per configuration",
+    )
     parser.add_argument("--summary", type=Path, default=paths.SUMMARY_CSV, help="the pilot's")
     parser.add_argument("--models", type=Path, default=paths.MODELS_CSV, help="the pilot's")
     parser.add_argument("--params", type=Path, default=paths.PARAMS, help="analysis.* from it")
