@@ -103,3 +103,17 @@ def test_a_cap_leaves_comparisons_undecided_and_says_which():
     assert int(table.set_index("configuration").loc["elu-base", "to decide"]) <= 5
     fresh, short = tool.confirmation(table, [42, 43, 44], cap=5)
     assert fresh == [45, 46, 47, 48, 49] and short == ["tanh-base"]
+
+
+def test_with_a_grid_of_rates_the_plan_says_what_each_fresh_seed_trains(tmp_path, capsys):
+    params = reference_params(models__seeds=[42, 43, 44], train__lr=[0.01, 0.03, 0.1])
+    (tmp_path / "params.yaml").write_text(__import__("yaml").safe_dump(params))
+    summary().to_csv(tmp_path / "summary.csv", index=False)
+    pd.DataFrame({"seed": [42, 43, 44]}).to_csv(tmp_path / "models.csv", index=False)
+    argv = [f"--summary={tmp_path / 'summary.csv'}", f"--models={tmp_path / 'models.csv'}"]
+    argv += [f"--params={tmp_path / 'params.yaml'}", "--architectures", "base"]
+    assert tool.main(argv) == 0
+    out = capsys.readouterr().out
+    # 7 activations on one architecture at 3 rates: 21 models a fresh seed, 7 compared
+    assert "each fresh seed trains every rate, 21 models" in out
+    assert "the comparison uses the 7 at the rates the pilot's seeds chose" in out

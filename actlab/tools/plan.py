@@ -81,6 +81,20 @@ def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[
     return plan.fresh_seeds(pilot, min(cap, max(decide))), short
 
 
+def _grid_cost(cfg: config.Config, architectures: list[str] | None) -> str:
+    """With a grid of learning rates: what each fresh seed trains, and what of it is compared."""
+    rates = cfg.train.lr
+    if len(rates) < 2:
+        return ""
+    compared = len(cfg.models.activations) * len(architectures or cfg.models.architectures)
+    return (
+        f" With the grid of learning rates ({', '.join(f'{r:g}' for r in rates)}) each fresh "
+        f"seed trains every rate, {compared * len(rates)} models, and the comparison uses the "
+        f"{compared} at the rates the pilot's seeds chose (the matrix is a product: the rates "
+        "the pilot did not choose train too)"
+    )
+
+
 def _run(args: argparse.Namespace) -> None:
     cfg = config.load(args.params)
     summary = compare_runs.read_table(
@@ -118,7 +132,9 @@ def _run(args: argparse.Namespace) -> None:
         f"the variance alone leaves too little power). Confirmation: {len(fresh)} fresh seeds "
         f"({', '.join(map(str, fresh))})"
         + (f"; the cap of {args.cap} leaves undecided: {', '.join(short)}" if short else "")
-        + f".\n\n    {shlex.join(command)}"
+        + "."
+        + _grid_cost(cfg, args.architectures)
+        + f"\n\n    {shlex.join(command)}"
     )
     shown = table.drop(columns="_decide") if len(table) else table
     section = [("Plan: the seeds a confirmation needs", text, shown)]
