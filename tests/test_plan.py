@@ -113,7 +113,14 @@ def test_with_a_grid_of_rates_the_plan_says_what_each_fresh_seed_trains(tmp_path
     argv = [f"--summary={tmp_path / 'summary.csv'}", f"--models={tmp_path / 'models.csv'}"]
     argv += [f"--params={tmp_path / 'params.yaml'}", "--architectures", "base"]
     assert tool.main(argv) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     # 7 activations on one architecture at 3 rates: 21 models a fresh seed, 7 compared
-    assert "each fresh seed trains every rate, 21 models" in out
+    fresh = len(err.split("analysis.confirm_seeds=[")[1].split("]")[0].split(","))
+    assert (
+        f"each fresh seed trains every rate, 21 models ({21 * fresh} for the {fresh} fresh" in out
+    )
     assert "the comparison uses the 7 at the rates the pilot's seeds chose" in out
+    params["train"]["lr"] = 0.01
+    (tmp_path / "params.yaml").write_text(__import__("yaml").safe_dump(params))
+    assert tool.main(argv) == 0
+    assert "each fresh seed" not in capsys.readouterr().out

@@ -81,17 +81,18 @@ def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[
     return plan.fresh_seeds(pilot, min(cap, max(decide))), short
 
 
-def _grid_cost(cfg: config.Config, architectures: list[str] | None) -> str:
-    """With a grid of learning rates: what each fresh seed trains, and what of it is compared."""
+def _grid_cost(cfg: config.Config, architectures: list[str] | None, fresh: list[int]) -> str:
+    """With a grid of learning rates: what the fresh seeds train, and what of it is compared."""
     rates = cfg.train.lr
-    if len(rates) < 2:
+    if len(rates) < 2 or not fresh:
         return ""
     compared = len(cfg.models.activations) * len(architectures or cfg.models.architectures)
     return (
         f" With the grid of learning rates ({', '.join(f'{r:g}' for r in rates)}) each fresh "
-        f"seed trains every rate, {compared * len(rates)} models, and the comparison uses the "
-        f"{compared} at the rates the pilot's seeds chose (the matrix is a product: the rates "
-        "the pilot did not choose train too)"
+        f"seed trains every rate, {compared * len(rates)} models "
+        f"({compared * len(rates) * len(fresh)} for the {len(fresh)} fresh seeds), and the "
+        f"comparison uses the {compared} at the rates the pilot's seeds chose (the matrix is "
+        "a product: the rates the pilot did not choose train too)."
     )
 
 
@@ -133,7 +134,7 @@ def _run(args: argparse.Namespace) -> None:
         f"({', '.join(map(str, fresh))})"
         + (f"; the cap of {args.cap} leaves undecided: {', '.join(short)}" if short else "")
         + "."
-        + _grid_cost(cfg, args.architectures)
+        + _grid_cost(cfg, args.architectures, fresh)
         + f"\n\n    {shlex.join(command)}"
     )
     shown = table.drop(columns="_decide") if len(table) else table
