@@ -94,6 +94,7 @@ cost: $(STAMP)
 # A confirmation planned from the finished run (the pilot): per comparison the seeds that
 # decide it, and the `dvc exp run` of fresh seeds (docs/results.md, "Plan, then confirm").
 # CAP=10 caps the seeds per configuration; OUT=FILE writes the plan there; ARCH=base plans
-# that architecture's comparisons only.
+# that architecture's comparisons only; FIRST=51 starts the fresh seeds there (past the seeds
+# an earlier confirmation used, which are seen).
 plan: $(STAMP)
-	$(PY) -m actlab.tools.plan $(if $(CAP),--cap $(CAP)) $(if $(OUT),--out $(OUT)) $(if $(ARCH),--architectures $(ARCH))
+	$(PY) -m actlab.tools.plan $(if $(CAP),--cap $(CAP)) $(if $(OUT),--out $(OUT)) $(if $(ARCH),--architectures $(ARCH)) $(if $(FIRST),--first $(FIRST))

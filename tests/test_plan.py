@@ -105,6 +105,27 @@ def test_a_cap_leaves_comparisons_undecided_and_says_which():
     assert fresh == [45, 46, 47, 48, 49] and short == ["tanh-base"]
 
 
+def test_fresh_seeds_can_start_past_an_earlier_confirmations(tmp_path, capsys):
+    (tmp_path / "params.yaml").write_text(
+        __import__("yaml").safe_dump(reference_params(models__seeds=[42, 43, 44]))
+    )
+    summary().to_csv(tmp_path / "summary.csv", index=False)
+    pd.DataFrame({"seed": [42, 43, 44]}).to_csv(tmp_path / "models.csv", index=False)
+    argv = [f"--summary={tmp_path / 'summary.csv'}", f"--models={tmp_path / 'models.csv'}"]
+    argv += [f"--params={tmp_path / 'params.yaml'}", "--cap", "3"]
+    assert tool.main([*argv, "--first", "51"]) == 0
+    out, err = capsys.readouterr()
+    command = err.splitlines()[-1]
+    assert "analysis.confirm_seeds=[51,52,53]" in command
+    assert "models.seeds=[42,43,44,51,52,53]" in command
+    assert "3 fresh seeds (51, 52, 53)" in out
+    table = tool.needs(summary(), config.parse(reference_params()).analysis)
+    assert tool.confirmation(table, [42, 43, 44], 3, first=51)[0] == [51, 52, 53]
+    assert tool.confirmation(table, [42, 43, 44], 3)[0] == [45, 46, 47]
+    assert tool.main([*argv, "--first", "44"]) == 2
+    assert "--first 44: not above the pilot's seeds (42, 43, 44)" in capsys.readouterr().err
+
+
 def test_with_a_grid_of_rates_the_plan_says_what_each_fresh_seed_trains(tmp_path, capsys):
     params = reference_params(models__seeds=[42, 43, 44], train__lr=[0.01, 0.03, 0.1])
     (tmp_path / "params.yaml").write_text(__import__("yaml").safe_dump(params))

@@ -1,8 +1,8 @@
 """Plan a confirmation from a finished run (the pilot): per comparison, the seeds that decide it,
 and the confirmatory matrix on fresh seeds.
 
-    python -m actlab.tools.plan [--cap 10] [--architectures base] [--out FILE]
-    make plan CAP=10
+    python -m actlab.tools.plan [--cap 10] [--architectures base] [--first 51] [--out FILE]
+    make plan CAP=10 [FIRST=51]
 
 Reads the pilot's ``metrics/summary.csv`` (each comparison's paired differences: their seed
 standard deviation and its degrees of freedom, the test images' share of the standard error)
@@ -14,6 +14,7 @@ pilot's seed SD (``actlab.analysis.plan``), capped at ``--cap``. Then the fresh 
 the pilot's, and the edit that runs them as a confirmation: the pilot's seeds stay in the matrix
 (reused by their run keys: with a grid of learning rates they choose each activation's rate),
 ``analysis.confirm_seeds`` names the fresh ones, whose verdicts are the confirmatory ones.
+Seeds an earlier confirmation used have been seen: ``--first`` starts the fresh seeds past them.
 """
 
 from __future__ import annotations
@@ -71,14 +72,18 @@ def needs(summary: pd.DataFrame, analysis: config.AnalysisConfig) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def confirmation(table: pd.DataFrame, pilot: list[int], cap: int) -> tuple[list[int], list[str]]:
+def confirmation(
+    table: pd.DataFrame, pilot: list[int], cap: int, first: int | None = None
+) -> tuple[list[int], list[str]]:
     """The fresh seeds for every configuration (the most any comparison needs, at most
-    ``cap``) and the comparisons the cap leaves undecided."""
+    ``cap``), from ``first`` on when given (else the next above the pilot's), and the
+    comparisons the cap leaves undecided."""
+    after = pilot if first is None else [*pilot, first - 1]
     if not len(table):
-        return plan.fresh_seeds(pilot, 0), []
+        return plan.fresh_seeds(after, 0), []
     decide = [cap + 1 if n is None or pd.isna(n) else int(n) for n in table["_decide"]]
     short = [c for c, n in zip(table["configuration"], decide, strict=True) if n > cap]
-    return plan.fresh_seeds(pilot, min(cap, max(decide))), short
+    return plan.fresh_seeds(after, min(cap, max(decide))), short
 
 
 def _grid_cost(cfg: config.Config, architectures: list[str] | None, fresh: list[int]) -> str:
@@ -114,8 +119,13 @@ def _run(args: argparse.Namespace) -> None:
         summary = summary[summary["architecture"].isin(args.architectures)]
     models = compare_runs.read_table(args.models, ("seed",), "a models.csv", "run the pilot first")
     pilot = sorted({int(s) for s in models["seed"]})
+    if args.first is not None and args.first <= pilot[-1]:
+        raise DataError(
+            f"--first {args.first}: not above the pilot's seeds ({', '.join(map(str, pilot))}); "
+            f"fresh seeds are new ones, e.g. --first {pilot[-1] + 1}"
+        )
     table = needs(summary, cfg.analysis)
-    fresh, short = confirmation(table, pilot, args.cap)
+    fresh, short = confirmation(table, pilot, args.cap, args.first)
     seeds = [*pilot, *fresh]
     command = [
         "dvc", "exp", "run", "--temp", "-n", "confirm",
@@ -154,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         type=at_least(2, "the most seeds to ask for, an integer"),
         default=10,
         help="the most seeds per configuration",
+    )
+    parser.add_argument(
+        "--first",
+        type=at_least(0, "a seed, an integer"),
+        help="the first fresh seed (default: the next above the pilot's); past the seeds an "
+        "earlier confirmation used, which are not fresh any more",
     )
     parser.add_argument("--summary", type=Path, default=paths.SUMMARY_CSV, help="the pilot's")
     parser.add_argument("--models", type=Path, default=paths.MODELS_CSV, help="the pilot's")
