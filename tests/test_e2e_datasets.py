@@ -95,7 +95,7 @@ def test_user_npz_then_a_bad_one_fails_before_anything_is_deleted(repo):
 
 def test_fresh_test_sets_measure_the_image_error(repo):
     """The models evaluated on fresh generated test sets: one row per comparison, the measured
-    spread beside the predicted one."""
+    spread beside the predicted one; with --verdicts, the verdicts on the sets pooled."""
     out = sh(
         repo, sys.executable, "-m", "actlab.tools.fresh_test", "--sets", "3", env=environment()
     )
@@ -103,3 +103,12 @@ def test_fresh_test_sets_measure_the_image_error(repo):
     assert (
         "measured SD over fresh sets" in out.stdout and "predicted from one test set" in out.stdout
     )
+    pooled = sh(
+        repo,
+        sys.executable,
+        *("-m", "actlab.tools.fresh_test", "--sets", "3", "--verdicts"),
+        env=environment(),
+    )
+    head, _, row = pooled.stdout.splitlines()[:3]
+    assert "[adj. CI], new images" in head and "verdict" in head
+    assert row.startswith("| tanh-tiny vs relu")

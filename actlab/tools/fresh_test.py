@@ -2,7 +2,7 @@
 on fresh test sets from the same generator, and set the spread of each comparison across them
 beside what one test set predicts.
 
-    python -m actlab.tools.fresh_test [--sets 20] [--out FILE]
+    python -m actlab.tools.fresh_test [--sets 20] [--verdicts] [--out FILE]
 
 Each fresh set is the test part of ``data.mnist1d.samples`` sequences generated with seed
 ``data.mnist1d.seed + 1000 + k`` (k = 0 .. sets-1; never the data's own seed), normalised as
@@ -11,6 +11,11 @@ models held fixed): the standard deviation of the mean paired difference over th
 with its 95 % chi-square interval, against the one predicted from the committed test set's
 per-image predictions, sqrt(MS_image / (S I)) (``compare.fixed_models_variance``), and the image
 component the verdicts add for new images, sqrt(b) (``compare.image_variance``).
+
+``--verdicts``: instead, the pipeline's own comparison (``compare.compare_to_baseline``, as in
+the result tables) with the fresh sets pooled into one test set of sets x samples sequences,
+so that the images' share of each interval shrinks as a larger test set's would. The fresh
+sets were no part of any recorded plan: these verdicts are exploratory.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from actlab import config, files, paths
-from actlab.analysis import compare
+from actlab.analysis import compare, stats, tables
 from actlab.config import Mnist1dConfig
 from actlab.errors import ConfigError, DataError, exit_code
 from actlab.tools.compare_runs import emit
@@ -52,7 +57,9 @@ def correct_on(models: dict, x, y) -> dict[str, np.ndarray]:
     return out
 
 
-def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
+def evaluate(cfg: config.Config, sets: int) -> tuple[dict, list[dict]]:
+    """Per model, which images of the committed test set and of each fresh set it classified
+    correctly (bools)."""
     import torch
 
     from actlab.data import datasets
@@ -79,39 +86,95 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
     with torch.no_grad():
         for _, x, y in fresh_sets(cfg, meta, sets):
             fresh.append(correct_on(models, x, y))
-    specs = {n: cfg.model_spec(n) for n in names}
-    by_key = {(s.activation, s.architecture, s.seed): n for n, s in specs.items()}
+    return committed, fresh
+
+
+def _pairs(cfg: config.Config):
+    """(architecture, activation, its models, the baseline's models) per comparison, the models
+    in seed order (paired by seed)."""
+    by_key = {}
+    for name in cfg.model_names():
+        spec = cfg.model_spec(name)
+        by_key[spec.activation, spec.architecture, spec.seed] = name
     baseline = cfg.analysis.baseline
-    rows = []
     for arch in cfg.models.architectures:
 
         def of(activation: str, arch=arch) -> list[str]:
-            """The configuration's models in seed order (paired by seed)."""
             keys = [(activation, arch, seed) for seed in cfg.models.seeds]
             return [by_key[k] for k in keys if k in by_key]
 
-        base = of(baseline)
         for activation in cfg.models.activations:
-            if activation == baseline:
+            if activation != baseline:
+                yield arch, activation, of(activation), of(baseline)
+
+
+def spread(cfg: config.Config, committed: dict, fresh: list[dict]) -> pd.DataFrame:
+    """Per comparison: the spread of the mean paired difference over the fresh sets beside the
+    one predicted from the committed test set."""
+    baseline = cfg.analysis.baseline
+    rows = []
+    for arch, activation, own, base in _pairs(cfg):
+        table = np.stack([committed[n] for n in own]), np.stack([committed[n] for n in base])
+        predicted = math.sqrt(compare.fixed_models_variance(*table))
+        b = compare.image_variance(*table)
+        pairs = list(zip(own, base, strict=True))  # paired by seed
+        diffs = [
+            100.0 * float(np.mean([f[a].mean() - f[r].mean() for a, r in pairs])) for f in fresh
+        ]
+        sd = float(np.std(diffs, ddof=1))
+        low, high = compare.sd_interval(sd, len(diffs) - 1, confidence=0.95)
+        rows.append(
+            {
+                "comparison": f"{activation}-{arch} vs {baseline}",
+                "mean difference on the fresh sets": f"{np.mean(diffs):+.2f}",
+                "measured SD over fresh sets": f"{sd:.3f} [{low:.3f}, {high:.3f}]",
+                "predicted from one test set": f"{predicted:.3f}",
+                "ratio measured / predicted": f"{sd / predicted:.2f}" if predicted else "",
+                "image share used by the verdicts, sqrt(b)": f"{math.sqrt(b):.3f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pooled_verdicts(cfg: config.Config, fresh: list[dict], classes: int) -> pd.DataFrame:
+    """The pipeline's comparison of each activation with the baseline, paired by seed, on the
+    fresh sets pooled into one test set: accuracies and per-image predictions over all of
+    their sequences, the family and margin of ``analysis``; on the confirmatory seeds where
+    ``analysis.confirm_seeds`` names them, as the result tables compare."""
+    correct = {name: np.concatenate([f[name] for f in fresh]) for name in fresh[0]}
+    a = cfg.analysis
+    if a.confirm_seeds:
+        correct = {n: c for n, c in correct.items() if cfg.model_spec(n).seed in a.confirm_seeds}
+    images = len(next(iter(correct.values())))
+    rows = []
+    for arch in cfg.models.architectures:
+        accuracy: dict[str, dict[int, float]] = {}
+        hits: dict[str, dict[int, np.ndarray]] = {}
+        for name, hit in correct.items():
+            spec = cfg.model_spec(name)
+            if spec.architecture == arch:
+                accuracy.setdefault(spec.activation, {})[spec.seed] = 100.0 * float(hit.mean())
+                hits.setdefault(spec.activation, {})[spec.seed] = hit
+        result = compare.compare_to_baseline(
+            accuracy,
+            a.baseline,
+            margin=a.equivalence_margin,
+            chance=stats.chance(classes),
+            alpha=a.alpha,
+            correct=hits,
+        )
+        for activation, c in result.items():
+            if activation == a.baseline:
                 continue
-            own = of(activation)
-            table = np.stack([committed[n] for n in own]), np.stack([committed[n] for n in base])
-            predicted = math.sqrt(compare.fixed_models_variance(*table))
-            b = compare.image_variance(*table)
-            pairs = list(zip(own, base, strict=True))  # paired by seed
-            diffs = [
-                100.0 * float(np.mean([f[a].mean() - f[r].mean() for a, r in pairs])) for f in fresh
-            ]
-            sd = float(np.std(diffs, ddof=1))
-            low, high = compare.sd_interval(sd, len(diffs) - 1, confidence=0.95)
+            r = tables.comparison_columns(c)
             rows.append(
                 {
-                    "comparison": f"{activation}-{arch} vs {baseline}",
-                    "mean difference on the fresh sets": f"{np.mean(diffs):+.2f}",
-                    "measured SD over fresh sets": f"{sd:.3f} [{low:.3f}, {high:.3f}]",
-                    "predicted from one test set": f"{predicted:.3f}",
-                    "ratio measured / predicted": f"{sd / predicted:.2f}" if predicted else "",
-                    "image share used by the verdicts, sqrt(b)": f"{math.sqrt(b):.3f}",
+                    "comparison": f"{activation}-{arch} vs {a.baseline}",
+                    "seeds": str(c.n),
+                    f"[adj. CI], these {images} sequences": tables.difference_text(r),
+                    "[adj. CI], new images": tables.difference_text(r, new=True),
+                    "p (adj.)": tables.p_text(r["p_adjusted"]),
+                    "verdict": tables.verdict_text(r),
                 }
             )
     return pd.DataFrame(rows)
@@ -120,6 +183,11 @@ def measure(cfg: config.Config, sets: int) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", type=int, default=20, help="fresh test sets to draw (>= 3)")
+    parser.add_argument(
+        "--verdicts",
+        action="store_true",
+        help="the verdicts with the fresh sets pooled into one test set (exploratory)",
+    )
     parser.add_argument("--params", type=Path, default=paths.PARAMS)
     parser.add_argument("--out", type=Path, help="write the table here (default: stdout)")
     args = parser.parse_args(argv)
@@ -127,7 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sets {args.sets}: at least 3 fresh sets give a spread")
 
     def run() -> None:
-        emit(measure(config.load(args.params), args.sets), args.out)
+        cfg = config.load(args.params)
+        committed, fresh = evaluate(cfg, args.sets)
+        if args.verdicts:
+            from actlab.data.mnist1d import CLASSES
+
+            emit(pooled_verdicts(cfg, fresh, len(CLASSES)), args.out)
+        else:
+            emit(spread(cfg, committed, fresh), args.out)
 
     return exit_code(run, catch=(ValueError, DataError))
 
