@@ -1,9 +1,11 @@
 """Fresh MNIST-1D test sets pooled into one: the pipeline's verdicts on a larger test set."""
 
 import numpy as np
+import pytest
 
 from actlab import config
 from actlab.analysis import compare, stats
+from actlab.errors import ConfigError
 from actlab.tools import fresh_test
 from tests.helpers.params import reference_params
 
@@ -25,10 +27,11 @@ def fresh_sets(better_by: float, sets: int = 3, images: int = 1000) -> list[dict
     return out
 
 
-def cfg(confirm: list[int] | None = None) -> config.Config:
+def cfg(confirm: list[int] | None = None, lr: float | list[float] = 0.01) -> config.Config:
     params = reference_params(models__activations=["relu", "tanh"], models__seeds=SEEDS)
     params["models"]["architectures"] = ["base"]
     params["analysis"]["confirm_seeds"] = confirm or []
+    params["train"]["lr"] = lr
     return config.parse(params)
 
 
@@ -66,3 +69,8 @@ def test_no_difference_is_not_called_one():
 def test_with_confirmatory_seeds_only_those_are_compared():
     fresh = fresh_sets(better_by=0.02)
     assert fresh_test.pooled_verdicts(cfg(confirm=[3, 4, 5, 6]), fresh, 10).iloc[0]["seeds"] == "4"
+
+
+def test_a_grid_of_rates_is_refused_with_the_fix():
+    with pytest.raises(ConfigError, match=r"train.lr: a grid \[0.01, 0.1\]; --verdicts compares"):
+        fresh_test.pooled_verdicts(cfg(lr=[0.01, 0.1]), fresh_sets(better_by=0.0), 10)

@@ -141,6 +141,11 @@ def pooled_verdicts(cfg: config.Config, fresh: list[dict], classes: int) -> pd.D
     fresh sets pooled into one test set: accuracies and per-image predictions over all of
     their sequences, the family and margin of ``analysis``; on the confirmatory seeds where
     ``analysis.confirm_seeds`` names them, as the result tables compare."""
+    if len(cfg.train.lr) > 1:
+        raise ConfigError(
+            f"train.lr: a grid {list(cfg.train.lr)}; --verdicts compares the models of one "
+            "rate: run it in a workspace with one train.lr (e.g. each activation's chosen rate)"
+        )
     correct = {name: np.concatenate([f[name] for f in fresh]) for name in fresh[0]}
     a = cfg.analysis
     if a.confirm_seeds:
