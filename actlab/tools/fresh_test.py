@@ -146,20 +146,22 @@ def pooled_verdicts(cfg: config.Config, fresh: list[dict], classes: int) -> pd.D
             f"train.lr: a grid {list(cfg.train.lr)}; --verdicts compares the models of one "
             "rate: run it in a workspace with one train.lr (e.g. each activation's chosen rate)"
         )
-    correct = {name: np.concatenate([f[name] for f in fresh]) for name in fresh[0]}
     a = cfg.analysis
-    if a.confirm_seeds:
-        correct = {n: c for n, c in correct.items() if cfg.model_spec(n).seed in a.confirm_seeds}
-    images = len(next(iter(correct.values())))
+    confirm = set(a.confirm_seeds)
+    specs = {name: cfg.model_spec(name) for name in fresh[0]}
+    images = sum(len(f[next(iter(specs))]) for f in fresh)
     rows = []
     for arch in cfg.models.architectures:
-        accuracy: dict[str, dict[int, float]] = {}
-        hits: dict[str, dict[int, np.ndarray]] = {}
-        for name, hit in correct.items():
-            spec = cfg.model_spec(name)
-            if spec.architecture == arch:
-                accuracy.setdefault(spec.activation, {})[spec.seed] = 100.0 * float(hit.mean())
-                hits.setdefault(spec.activation, {})[spec.seed] = hit
+        hits: dict[str, dict[int, np.ndarray]] = {}  # per activation and seed, over every set
+        for name, spec in specs.items():
+            if spec.architecture == arch and (not confirm or spec.seed in confirm):
+                hits.setdefault(spec.activation, {})[spec.seed] = np.concatenate(
+                    [f[name] for f in fresh]
+                )
+        accuracy = {
+            activation: {seed: 100.0 * float(hit.mean()) for seed, hit in by_seed.items()}
+            for activation, by_seed in hits.items()
+        }
         result = compare.compare_to_baseline(
             accuracy,
             a.baseline,
