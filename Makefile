@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -qq --upgrade pip
-	$(PY) -m pip install -qq -e '.[dev,server]'  # -qq: no setuptools editable-install banner
+	$(PY) -m pip install -qq -e '.[dev,server,ray]'  # -qq: no setuptools editable-install banner
 	touch $(STAMP)
 
 repro: $(STAMP) data

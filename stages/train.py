@@ -12,7 +12,8 @@ weight_histograms.pt), ``metrics/train/<model>.json``, ``metrics/curves/<model>.
 ``metrics/timing/<model>.json``; logs params, per-epoch metrics (step = epoch), the plan and
 the checkpoint to the model's MLflow run. A stopped training (SIGTERM, Ctrl-C, ``kill -9``)
 continues from its last resume state, in the same runs. The work is
-``actlab.training.driver``'s.
+``actlab.training.driver``'s; with ``RAY_ADDRESS`` set, its packs train on that Ray cluster
+(``actlab.training.cluster``, docs/scaling-out.md) and come back here to be written and logged.
 """
 
 from __future__ import annotations
@@ -30,14 +31,21 @@ def _main() -> None:
 
     from actlab import config, device
     from actlab.data import datasets
-    from actlab.training import driver
+    from actlab.training import cluster, driver
 
     cfg = config.load()
-    dev = device.resolve(cfg.train.device)
-    device.make_deterministic(dev)
-    splits = datasets.load_prepared(dev)
     bar = partial(tqdm, desc="train", unit="model", disable=None, file=sys.stderr)
-    driver.train_all(cfg, dev, splits, bar)
+    address = cluster.address()
+    if address is None:
+        dev = device.resolve(cfg.train.device)
+        device.make_deterministic(dev)
+        driver.train_all(cfg, dev, datasets.load_prepared(dev), bar)
+        return
+    cluster.resources()  # a bad request fails before the cluster is joined
+    cluster.connect(address)
+    dev = cluster.resolve_device(cfg.train.device)
+    # the data go to the workers from the host; each puts them on its device
+    driver.train_all(cfg, dev, datasets.load_prepared("cpu"), bar, runner=cluster.run_groups)
 
 
 def main(argv: list[str] | None = None) -> int:

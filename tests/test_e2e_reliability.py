@@ -2,7 +2,6 @@
 SIGTERM closes the MLflow run, an unreachable tracking server fails fast, and two forced
 reruns give identical bytes. Each test builds on the tiny config of ``tests.helpers.e2e``."""
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,28 +20,13 @@ from tests.helpers.e2e import (
     environment,
     free_port,
     ran,
+    sha256_of_outputs,
     write_params,
 )
 
 pytestmark = pytest.mark.slow
 # long enough to be stopped midway, with a resume state after every epoch
 LONG = {"train__max_epochs": 40, "train__checkpoint_seconds": 0}
-
-
-def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
-    """Every file DVC tracks as an output (from dvc.lock), by its sha256."""
-    import yaml
-
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    paths = {o["path"] for stage in lock["stages"].values() for o in stage.get("outs", [])}
-    files = {}
-    for path in sorted(paths):
-        target = repo / path
-        for f in sorted(target.rglob("*")) if target.is_dir() else [target]:
-            name = str(f.relative_to(repo))
-            if f.is_file() and not name.startswith(skip):
-                files[name] = hashlib.sha256(f.read_bytes()).hexdigest()
-    return files
 
 
 def start_training(repo):

@@ -64,9 +64,10 @@ class Checkpoints:
             store.log_rows(self.runs[name], self.rows[name])  # step = epoch
             self.rows[name] = []
 
-    def save(self, states: dict[str, ResumeState]) -> None:
+    def save(self, states: dict[str, ResumeState], force: bool = False) -> None:
+        """``force``: now, whatever the time (a Ray worker already kept to it)."""
         now = time.monotonic()
-        if now - self.last < self.seconds and not interrupt.requested():
+        if not force and now - self.last < self.seconds and not interrupt.requested():
             return
         for name, state in states.items():
             state.run_id = self.runs[name]
@@ -76,8 +77,11 @@ class Checkpoints:
         self.last = now
 
 
-def write_result(record: ModelRecord, result: loop.TrainResult, impl: str, dev) -> dict:
-    """A trained model's files; returns its training metrics."""
+def write_result(
+    record: ModelRecord, result: loop.TrainResult, impl: str, dev, where: dict
+) -> dict:
+    """A trained model's files; returns its training metrics. ``where``: ``loop.where()`` of
+    the process that trained it (a Ray worker's, not this one's, on a cluster)."""
     name, spec = record.spec.name, record.spec
     mlp.save(paths.init_checkpoint(name), result.init_state, spec, impl)
     mlp.save(paths.best_checkpoint(name), result.best_state, spec, impl)
@@ -87,7 +91,7 @@ def write_result(record: ModelRecord, result: loop.TrainResult, impl: str, dev) 
     files.write_tsv(paths.curves(name), result.history)
     metrics = loop.summary(result, record.parameters)
     files.write_json(paths.train(name), metrics)
-    files.write_json(paths.timing(name), loop.timing(result, dev))
+    files.write_json(paths.timing(name), loop.timing(result, dev, where))
     records.write_record(name, record)  # last: it marks the files as a finished result
     return metrics
 
@@ -106,9 +110,21 @@ class Context:
     bar: Any  # a tqdm bar
 
 
-def train_all(cfg: Config, dev: torch.device, splits: datasets.Splits, progress_bar) -> None:
+# Trains the packs of a Context: ``train_groups`` here, one after another, or
+# ``actlab.training.cluster``'s on a Ray cluster.
+GroupRunner = Callable[[Context, list[list]], None]
+
+
+def train_all(
+    cfg: Config,
+    dev: torch.device,
+    splits: datasets.Splits,
+    progress_bar,
+    runner: GroupRunner | None = None,
+) -> None:
     """Train the models without a finished result, in packs of ``train.pack_size``;
-    ``progress_bar(total=n)`` makes the bar that counts them (tqdm's signature)."""
+    ``progress_bar(total=n)`` makes the bar that counts them (tqdm's signature); ``runner``
+    trains the packs (here, one after another, unless given)."""
     tc = cfg.train
     keyed = model_records(cfg, dev, splits.meta)
     todo = [n for n, r in keyed.items() if not records.is_trained(n, r.run_key)]
@@ -124,52 +140,70 @@ def train_all(cfg: Config, dev: torch.device, splits: datasets.Splits, progress_
     stacked = tc.stacked(dev.type)
     context = Context(tc, dev, splits, keyed, resumed, cfg.mlflow.experiment, stacked, bar)
     size = tc.resolved_pack_size(dev.type, len(keyed))
-    for group in schedule.packs([keyed[n].spec for n in todo], size, resumed):
-        train_group(context, group)
+    groups = schedule.packs([keyed[n].spec for n in todo], size, resumed)
+    (runner or train_groups)(context, groups)
     bar.close()
 
 
-def train_group(c: Context, group: list) -> None:
-    """Train one pack (or one model): open its runs, train, and write, log and close each
-    model as it stops."""
-    open_runs: dict[str, str] = {}
-    checkpoints = Checkpoints(c.tc.checkpoint_seconds, open_runs, c.records)
+def train_groups(c: Context, groups: list[list]) -> None:
+    for group in groups:
+        train_group(c, group)
 
-    def open_all() -> None:
-        for spec in group:
+
+class GroupRuns:
+    """One pack's (or one model's) MLflow runs and files: opened together; each model's
+    written, logged and closed as it finishes, wherever it trained."""
+
+    def __init__(self, c: Context, group: list) -> None:
+        self.c, self.group = c, group
+        self.open_runs: dict[str, str] = {}  # name -> run id, while the model trains
+        self.checkpoints = Checkpoints(c.tc.checkpoint_seconds, self.open_runs, c.records)
+
+    def open_all(self) -> None:
+        c = self.c
+        for spec in self.group:
             record = c.records[spec.name]
             if spec.name in c.resumed:
                 state = c.resumed[spec.name]
                 run_id = runs.resume_training_run(c.experiment, record, state.run_id)
-                open_runs[spec.name] = run_id
+                self.open_runs[spec.name] = run_id
                 store.log_rows(run_id, state.history, only_changed=True)  # rows a kill lost
             else:
-                open_runs[spec.name] = runs.start_training_run(c.experiment, record)
-            checkpoints.rows[spec.name] = []
+                self.open_runs[spec.name] = runs.start_training_run(c.experiment, record)
+            self.checkpoints.rows[spec.name] = []
 
-    def done(name: str, result: loop.TrainResult) -> None:
+    def done(self, name: str, result: loop.TrainResult, where: dict | None = None) -> None:
+        """``where``: ``loop.where()`` of the process that trained it, when not this one."""
+        c = self.c
         # One unit: a stop request waits until the model's files are written and its run is
         # closed, so a finished model is never lost or left RUNNING.
         with interrupt.held():
             n_params = sum(t.numel() for t in result.init_state.values())
             record = dataclasses.replace(c.records[name], parameters=n_params)
-            checkpoints.flush(name)
-            metrics = write_result(record, result, c.tc.activation_impl, c.dev)
+            self.checkpoints.flush(name)
+            where = where or loop.where()
+            metrics = write_result(record, result, c.tc.activation_impl, c.dev, where)
             report.log_trained(
-                c.experiment, open_runs[name], record, metrics, result.seconds, c.dev
+                c.experiment, self.open_runs[name], record, metrics, result.seconds, c.dev
             )
-            del open_runs[name]
+            del self.open_runs[name]
             paths.resume_state(record.run_key).unlink(missing_ok=True)
         c.bar.update(1)
         log.info("%s: %s", name, loop.describe(result, c.dev))
 
-    def progress(epoch: int) -> None:
-        c.bar.set_postfix(pack=len(group), epoch=epoch)
+    def progress(self, epoch: int) -> None:
+        c = self.c
+        c.bar.set_postfix(pack=len(self.group), epoch=epoch)
         if c.bar.disable:  # no TTY for a bar: one log line per epoch instead
-            log.info("%s: epoch %d done", ", ".join(open_runs) or "-", epoch)
+            log.info("%s: epoch %d done", ", ".join(self.open_runs) or "-", epoch)
 
-    with store.guard(open_runs):  # every way out closes the runs still open
-        open_all()
+
+def train_group(c: Context, group: list) -> None:
+    """Train one pack (or one model) here: open its runs, train, and write, log and close
+    each model as it stops."""
+    g = GroupRuns(c, group)
+    with store.guard(g.open_runs):  # every way out closes the runs still open
+        g.open_all()
         if c.stacked:
             pack.train_pack(
                 c.tc,
@@ -177,14 +211,14 @@ def train_group(c: Context, group: list) -> None:
                 c.splits,
                 c.dev,
                 resumed=c.resumed,
-                on_epoch=checkpoints.add_row,
-                save_state=checkpoints.save,
-                on_done=done,
-                on_progress=progress,
+                on_epoch=g.checkpoints.add_row,
+                save_state=g.checkpoints.save,
+                on_done=g.done,
+                on_progress=g.progress,
             )
             return
         (spec,) = group
-        done(spec.name, _train_alone(c, spec, checkpoints, progress))
+        g.done(spec.name, _train_alone(c, spec, g.checkpoints, g.progress))
 
 
 def _train_alone(

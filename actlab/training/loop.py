@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -182,13 +184,20 @@ def summary(result: TrainResult, parameters: int) -> dict:
     }
 
 
-def timing(result: TrainResult, dev: torch.device) -> dict:
+def where() -> dict:
+    """Where this process trains: its thread count (on the CPU another count can change a
+    model's last bits, docs/reproducibility.md) and its host and pid (a Ray worker's, when the
+    train stage sends its packs to a cluster)."""
+    return {"threads": torch.get_num_threads(), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+
+
+def timing(result: TrainResult, dev: torch.device, trained_where: dict) -> dict:
     """Wall times: they differ between identical reruns, so they stay out of every output a
-    later stage reads. With them the thread count the model trained under: on the CPU another
-    count can change its last bits (docs/reproducibility.md)."""
+    later stage reads. With them where the model trained (``where()`` of the process that
+    trained it)."""
     return {
         "device": str(dev),
-        "threads": torch.get_num_threads(),
+        **trained_where,
         "seconds": round(result.seconds, 2),
         "seconds_per_epoch": round(result.seconds / len(result.history), 3),
     }

@@ -77,6 +77,20 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def sha256_of_outputs(repo, skip=("metrics/timing/",)) -> dict[str, str]:
+    """Every file DVC tracks as an output (from dvc.lock), by its sha256."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    paths = {o["path"] for stage in lock["stages"].values() for o in stage.get("outs", [])}
+    files = {}
+    for path in sorted(paths):
+        target = repo / path
+        for f in sorted(target.rglob("*")) if target.is_dir() else [target]:
+            name = str(f.relative_to(repo))
+            if f.is_file() and not name.startswith(skip):
+                files[name] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return files
+
+
 def client(repo):
     from mlflow.tracking import MlflowClient
 
