@@ -25,6 +25,7 @@ from actlab.config_reader import (
     Section,
     activation_options,
     architecture,
+    closest,
     did_you_mean,
 )
 from actlab.errors import ConfigError
@@ -434,8 +435,8 @@ def parse(raw: Any) -> Config:
     if analysis.baseline not in models.activations:
         # an activation of the matrix with no options entry is likely the misspelt one
         strays = [a for a in models.activations if a not in options]
-        close = did_you_mean(analysis.baseline, strays)
-        typo = f"; is {close[15:-2]} there a typo of it?" if close else ""
+        close = closest(analysis.baseline, strays)
+        typo = "" if close is None else f" (is {close!r} a typo of it?)"
         raise ConfigError(
             f"analysis.baseline: {analysis.baseline!r} is not in models.activations "
             f"{list(models.activations)}{typo}; name one of them (every other is compared with "

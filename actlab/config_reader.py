@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from actlab.errors import ConfigError
@@ -15,6 +16,18 @@ from actlab.errors import ConfigError
 NAME = re.compile(r"^[a-z0-9_]+$")  # model names join matrix items with '-', so no '-' inside
 MAX_SEED = 2**32 - 1  # torch.manual_seed / torch.Generator take less than 2**64; numpy 2**32
 MAX_WIDTH = 65536  # neurons in one hidden layer
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested params as dotted keys: ``{"mnist1d": {"seed": 1}}`` with prefix ``"data."`` is
+    ``{"data.mnist1d.seed": 1}``, as DVC and MLflow name them."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out |= flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _is_number(text: str) -> bool:
@@ -25,12 +38,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def closest(value: Any, choices) -> str | None:
+    """The choice closest to a misspelt ``value``, if one is close enough."""
+    if not isinstance(value, str):
+        return None
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.65)
+    return close[0] if close else None
+
+
 def did_you_mean(value: Any, choices) -> str:
     """`` (did you mean 'relu'?)`` for the choice closest to a misspelt ``value``, else ''."""
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.65)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(value, choices)
+    return "" if close is None else f" (did you mean {close!r}?)"
 
 
 class Section:

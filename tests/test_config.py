@@ -342,8 +342,8 @@ def test_the_tests_reference_params_are_the_committed_defaults():
     [
         (
             lambda raw: raw["models"].update(activations=["reul", "tanh"]),
-            r"analysis.baseline: 'relu' is not in models.activations \['reul', 'tanh'\]; is "
-            r"'reul' there a typo of it\?",
+            r"analysis.baseline: 'relu' is not in models.activations \['reul', 'tanh'\] \(is "
+            r"'reul' a typo of it\?\); name one of them",
         ),
         (
             lambda raw: raw["models"].update(activations=["reul", "relu"]),

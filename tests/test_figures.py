@@ -548,3 +548,16 @@ def test_curves_key_has_no_diverged_entry_when_no_model_diverged():
     fig = charts.curves(cfg().plot, metrics, ["relu"], ["base"])
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "stopped: diverged (loss not finite)" in labels
+
+
+@pytest.mark.parametrize(("seeds", "keys"), [(10, [f"seed {s}" for s in range(10)]), (60, [])])
+def test_curves_key_names_each_seed_up_to_ten_and_all_of_them_in_one_entry_beyond(seeds, keys):
+    """Past ten seeds the colours repeat and a key per seed would run off the figure."""
+    metrics = {f"relu-base-{s}": model("relu", seed=s, stopped="patience") for s in range(seeds)}
+    fig = charts.curves(cfg().plot, metrics, ["relu"], ["base"])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    seed_labels = [label for label in labels if label.startswith(("seed ", "one line"))]
+    assert seed_labels == (keys or [f"one line per seed ({seeds})"])
+    fig.canvas.draw()  # the key fits the figure: no entry is cut off at its edge
+    box = fig.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1

@@ -26,11 +26,12 @@ LOWEST, HIGHEST = "chosen: the grid's lowest", "chosen: the grid's highest"
 
 def _scores(models: pd.DataFrame, chance: float) -> pd.Series:
     """Per model its best validation accuracy (%), chance where it diverged or has none."""
-    diverged = _diverged(models)
-    return models["best_val_acc"].where(~diverged, chance).fillna(chance)
+    gone = diverged(models)
+    return models["best_val_acc"].where(~gone, chance).fillna(chance)
 
 
-def _diverged(models: pd.DataFrame) -> pd.Series:
+def diverged(models: pd.DataFrame) -> pd.Series:
+    """Per model whether it diverged (False for a table from before that was recorded)."""
     if "diverged_at_epoch" not in models:  # a table from before divergence was recorded
         return pd.Series(False, index=models.index)
     return models["diverged_at_epoch"].notna()
@@ -46,7 +47,7 @@ def grid(models: pd.DataFrame, chance: float, on: Sequence[int] | None = None) -
     chance for a diverged seed), the mean test accuracy (%), and "chosen" for the rate chosen
     (with where it sits when that is an edge of the grid)."""
     rows = _choosing(models, on).assign(score=lambda f: _scores(f, chance))
-    rows = rows.assign(diverged=_diverged(rows))
+    rows = rows.assign(diverged=diverged(rows))
     table = (
         rows.groupby([*KEYS, "lr"], sort=False)
         .agg(

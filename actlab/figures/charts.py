@@ -131,6 +131,7 @@ def samples(
 
 
 CURVE_METRICS = (("val_acc", "validation accuracy (%)"), ("train_loss", "train loss (nats, log)"))
+SEED_KEYS = 10  # a key entry per seed up to this many (tab10's colours), one for all beyond
 STOP_MARKERS = {  # how a seed's training stopped -> the marker on its last epoch
     "patience": ("o", "stopped: patience ran out"),
     "max_epochs": ("s", "stopped: max_epochs reached"),
@@ -232,7 +233,10 @@ def curves(
             axes[i, 0].set_ylabel(activation, fontsize="small")
     from matplotlib.lines import Line2D
 
-    keys = [Line2D([], [], color=c, lw=1.2, label=f"seed {s}") for s, c in seed_colours.items()]
+    if len(seeds) <= SEED_KEYS:
+        keys = [Line2D([], [], color=c, lw=1.2, label=f"seed {s}") for s, c in seed_colours.items()]
+    else:  # the colours repeat past ten seeds: one key for all, not a row cut off at the edge
+        keys = [Line2D([], [], color="0.4", lw=1.2, label=f"one line per seed ({len(seeds)})")]
     # A way of stopping no seed took (diverged, mostly) has no key: it would promise a marker
     # that is on no panel.
     happened = {stopped(m, max_epochs) for m in metrics.values()}

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from actlab import paths
+from actlab.config_reader import flatten
 from actlab.errors import DataError, exit_code
 from actlab.tools.args import at_least
 
@@ -36,19 +37,9 @@ MAX_CELL = 28  # a longer param value (a list) is cut to this with "…"
 GAP = "  "
 
 
-def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _row(name: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     data = entry.get("data") or {}
-    params = _flat(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
+    params = flatten(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
     if not params:  # a failed, queued or broken revision: say so, compare no param with it
         error = entry.get("error") or {}
         why = error.get("msg") if isinstance(error, Mapping) else str(error)

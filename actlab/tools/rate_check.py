@@ -88,7 +88,7 @@ def against_fresh(
     _complete(models, seeds)
     on_pilot = learning_rates.chosen_rates(models, chance, on=pilot)
     on_fresh = learning_rates.chosen_rates(models, chance, on=fresh)
-    diverged = models.get("diverged_at_epoch", pd.Series(float("nan"), index=models.index))
+    diverged = learning_rates.diverged(models)
     rows = []
     for (activation, arch), lr in on_pilot.items():
         at = (
@@ -109,7 +109,7 @@ def against_fresh(
                 f"fresh {_seeds(len(fresh))}": _cell(models.loc[after, "test_acc"]),
                 "fresh - pilot": f"{change:+.2f}",
                 "diverged (pilot, fresh)": (
-                    f"{int(diverged[before].notna().sum())}, {int(diverged[after].notna().sum())}"
+                    f"{int(diverged[before].sum())}, {int(diverged[after].sum())}"
                 ),
                 "fresh seeds would choose": f"{on_fresh[(activation, arch)]:g}",
             }

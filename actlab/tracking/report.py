@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actlab import paths
+from actlab.config_reader import flatten
 from actlab.records import ModelMetrics, ModelRecord
 from actlab.tracking import names, runs, store
 
@@ -31,17 +32,6 @@ log = logging.getLogger(__name__)
 NEURON_COUNTS = ("dead", "nearly_dead", "saturated")
 
 
-def _flat(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"mnist1d": {"seed": 1}}`` as ``{"data.mnist1d.seed": 1}``."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            out |= _flat(f"{prefix}.{key}", value)
-        else:
-            out[f"{prefix}.{key}"] = value
-    return out
-
-
 def log_prepared(cfg: Config, meta: Mapping[str, Any], source: str) -> None:
     """The prepared dataset's facts, in a run of its own keyed by its checksum."""
     run_id = runs.open_run(
@@ -51,7 +41,7 @@ def log_prepared(cfg: Config, meta: Mapping[str, Any], source: str) -> None:
         kind="data",
         params={
             "data.source": source,
-            **_flat("data", dataclasses.asdict(cfg.data)),
+            **flatten(dataclasses.asdict(cfg.data), "data."),
             "data.checksum": meta["checksum"],
         },
         replace=True,
