@@ -13,8 +13,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from actlab.data import datasets
 from actlab.errors import ConfigError
 from actlab.training import cluster, loop, pack
+from actlab.training.state import ResumeState
 from tests.helpers.blobs import same_result, splits, train_config
 from tests.helpers.e2e import free_port
 from tests.test_pack import MATES
@@ -56,10 +58,42 @@ def test_a_bad_gpu_share_names_the_variable_and_the_value(raw):
 
 @pytest.mark.parametrize(
     ("addr", "where"),
-    [("auto", None), ("10.0.0.1:6379", ("10.0.0.1", 6379)), ("ray://head:10001", ("head", 10001))],
+    [("auto", None), ("10.0.0.1:6379", ("10.0.0.1", 6379)), ("head:6380", ("head", 6380))],
 )
 def test_addresses(addr, where):
     assert cluster._host_port(addr) == where
+
+
+def test_a_ray_client_address_is_refused_with_the_address_to_give_instead():
+    match = r"RAY_ADDRESS='ray://head:10001': Ray Client .* host:port"
+    with pytest.raises(ConfigError, match=match):
+        cluster._host_port("ray://head:10001")
+
+
+NODES = [
+    {"Alive": True, "Resources": {"CPU": 2.0}},
+    {"Alive": True, "Resources": {"CPU": 16.0, "GPU": 1.0}},
+    {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}},  # gone: counts for nothing
+]
+
+
+def test_a_request_some_node_can_meet_passes():
+    cluster.check_feasible(cluster.Resources(16, 1.0), "cuda", NODES)
+    cluster.check_feasible(cluster.Resources(1, 0.25), "cuda", NODES)
+    cluster.check_feasible(cluster.Resources(2, 4.0), "cpu", NODES)  # GPUs asked only on CUDA
+
+
+@pytest.mark.parametrize(
+    ("need", "device_type", "nodes", "message"),
+    [
+        (cluster.Resources(17, 1.0), "cpu", NODES, r"ACTLAB_RAY_CPUS=17: .*the largest has 16"),
+        (cluster.Resources(1, 2.0), "cuda", NODES, r"ACTLAB_RAY_GPUS=2: .*the largest has 1"),
+        (cluster.Resources(1, 1.0), "cuda", NODES[:1], r"train.device: 'cuda', but no node"),
+    ],
+)
+def test_a_request_no_node_can_meet_names_the_setting(need, device_type, nodes, message):
+    with pytest.raises(ConfigError, match=message):
+        cluster.check_feasible(need, device_type, nodes)
 
 
 @pytest.mark.parametrize("addr", ["head", "head:port", ":6379"])
@@ -88,11 +122,25 @@ def test_without_an_address_nothing_of_ray_is_imported():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def prepared():
+    """The blobs as ``read_prepared`` gives them: features, labels and their meta."""
+    s = splits()
+    meta = {"normalization": {"mean": 0.0, "std": 1.0}}  # the blobs as they are
+    tensors = {}
+    for split, (x, y) in {
+        "train": (s.x_train, s.y_train),
+        "val": (s.x_val, s.y_val),
+        "test": (s.x_test, s.y_test),
+    }.items():
+        tensors[f"{split}_features"], tensors[f"{split}_labels"] = x, y
+    return tensors, meta
+
+
 def events(tc, specs, resumed=None, threads=1):
     """Every event of a task run here, the thread count it set put back."""
     before = torch.get_num_threads()
     try:
-        return list(cluster.train_task(tc, specs, splits(), "cpu", resumed or {}, threads))
+        return list(cluster.train_task(tc, specs, prepared(), "cpu", resumed or {}, threads))
     finally:
         torch.set_num_threads(before)
 
@@ -141,3 +189,39 @@ def test_a_task_resumed_from_a_checkpoint_it_sent_ends_as_if_never_stopped():
     results = {e[1]: e[2] for e in again if e[0] == "done"}
     assert results.keys() == whole.keys()
     assert all(same_result(results[n], whole[n]) for n in whole)
+
+
+def test_a_worker_normalises_the_data_as_a_stage_there_would_and_keeps_them():
+    tensors, meta = prepared()
+    meta = {**meta, "checksum": "abc"}
+    first = cluster._splits_on((tensors, meta), torch.device("cpu"))
+    assert torch.equal(first.x_train, datasets.splits_from(tensors, meta, "cpu").x_train)
+    assert cluster._splits_on((tensors, meta), torch.device("cpu")) is first  # a warm worker
+
+
+def test_events_carry_cpu_tensors_through_dataclasses_and_containers():
+    state = ResumeState(
+        1,
+        {"w": torch.ones(2)},
+        {"slices": [{"m": torch.zeros(1)}]},
+        torch.zeros(3),
+        [],
+        0.5,
+        1,
+        {},
+        [],
+        [0],
+        {},
+        1.0,
+    )
+    moved = cluster._to_cpu({"a": (state, [torch.ones(1)])})
+    again = moved["a"][0]
+    assert isinstance(again, ResumeState) and again.epoch == 1
+    assert torch.equal(again.net["w"], torch.ones(2))
+    assert again.optimizer["slices"][0]["m"].device.type == "cpu"
+
+
+@pytest.mark.cuda
+def test_events_from_a_cuda_worker_hold_no_cuda_tensor():
+    moved = cluster._to_cpu({"w": torch.ones(2, device="cuda")})
+    assert moved["w"].device.type == "cpu"

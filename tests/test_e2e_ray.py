@@ -30,9 +30,10 @@ from tests.helpers.ray_head import LOOPBACK, ray_head
 pytestmark = pytest.mark.slow
 
 MATRIX = {"models__activations": ["relu", "tanh"], "models__seeds": [42]}
-# long enough to be stopped midway on a worker, with a resume state after every epoch (which is
-# not part of a model's run key: trained without them, it is the same model)
-LONG = {**MATRIX, "train__max_epochs": 150, "train__checkpoint_seconds": 0}
+# long enough to be stopped midway on a worker (about ten seconds), with resume states every
+# 0.2 s: few enough that the driver keeps up with the worker (checkpoint_seconds is not part of
+# a model's run key: trained without them, it is the same model)
+LONG = {**MATRIX, "train__max_epochs": 300, "train__checkpoint_seconds": 0.2}
 QUICK_LONG = {**LONG, "train__checkpoint_seconds": 30}
 
 

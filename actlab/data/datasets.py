@@ -55,7 +55,12 @@ def normalise_features(
 
 def load_prepared(device: torch.device | str = "cpu", prepared: Path = paths.PREPARED) -> Splits:
     """Normalised float rows on ``device``, as the stages train and evaluate on them."""
-    tensors, meta = read_prepared(prepared)
+    return splits_from(*read_prepared(prepared), device)
+
+
+def splits_from(tensors: dict[str, torch.Tensor], meta: dict, device: torch.device | str) -> Splits:
+    """``read_prepared``'s tensors normalised on ``device`` (where it is done decides the last
+    bits: CUDA divides by a scalar as a multiplication by its reciprocal)."""
     mean, std = meta["normalization"]["mean"], meta["normalization"]["std"]
     if "train_features" in tensors:
 

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 import torch
@@ -91,16 +91,18 @@ def resources(env: Mapping[str, str] = os.environ) -> Resources:
 
 
 def _host_port(addr: str) -> tuple[str, int] | None:
-    """Where a ``host:port`` or ``ray://host:port`` address listens; None for ``auto``."""
+    """Where a ``host:port`` address listens; None for ``auto``."""
     if addr in ("auto", "local"):
         return None
-    bare = addr.removeprefix("ray://")
-    host, _, port = bare.rpartition(":")
-    if not host or not port.isdigit():
+    gcs = "the head's GCS port, 6379 unless `ray start --head --port` said otherwise"
+    if addr.startswith("ray://"):
         raise ConfigError(
-            f"{ENV_ADDRESS}={addr!r}: expected host:port (the head's GCS port, 6379 unless "
-            "`ray start --head --port` said otherwise), ray://host:port or auto"
+            f"{ENV_ADDRESS}={addr!r}: Ray Client (ray://) cannot stream a task's results "
+            f"back; give host:port ({gcs}) and run dvc repro on a machine of the cluster"
         )
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{ENV_ADDRESS}={addr!r}: expected host:port ({gcs}) or auto")
     return host.strip("[]"), int(port)
 
 
@@ -141,6 +143,29 @@ def connect(addr: str) -> None:
             signal.signal(signal.SIGTERM, handler)
 
 
+def check_feasible(need: Resources, device_type: str, nodes: list[dict]) -> None:
+    """A request no node of the cluster (``ray.nodes()``) can meet would wait forever: a
+    ``ConfigError`` that names the setting instead. (Against the nodes up now: an autoscaling
+    cluster must have one of the size asked for.)"""
+    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
+    cpus = max((r.get("CPU", 0) for r in alive), default=0)
+    gpus = max((r.get("GPU", 0) for r in alive), default=0)
+    if need.cpus > cpus:
+        raise ConfigError(
+            f"{ENV_CPUS}={need.cpus}: no node of the Ray cluster has that many CPUs (the largest "
+            f"has {cpus:g}); ask for fewer"
+        )
+    if device_type == "cuda" and gpus == 0:
+        raise ConfigError(
+            "train.device: 'cuda', but no node of the Ray cluster has a GPU; use auto or cpu"
+        )
+    if device_type == "cuda" and need.gpus > gpus:
+        raise ConfigError(
+            f"{ENV_GPUS}={need.gpus:g}: no node of the Ray cluster has that many GPUs (the "
+            f"largest has {gpus:g}); ask for fewer, or a fraction to share one"
+        )
+
+
 def resolve_device(setting: str) -> torch.device:
     """``train.device`` on the cluster: ``auto`` is CUDA when the cluster has a GPU."""
     if setting != "auto":
@@ -153,10 +178,39 @@ def resolve_device(setting: str) -> torch.device:
 # --- on a worker ------------------------------------------------------------------------------
 
 
+_SPLITS: dict[tuple, datasets.Splits] = {}  # a warm worker's data, by checksum and device
+
+
+def _splits_on(prepared: tuple[dict, dict], dev: torch.device) -> datasets.Splits:
+    """The prepared data normalised here, on ``dev``, as a stage here does it (the device
+    decides the last bits); kept for the worker's next task of the same data."""
+    tensors, meta = prepared
+    key = (meta.get("checksum"), str(dev))
+    if key not in _SPLITS or key[0] is None:
+        _SPLITS.clear()  # one dataset at a time: the last one
+        _SPLITS[key] = datasets.splits_from(tensors, meta, dev)
+    return _SPLITS[key]
+
+
+def _to_cpu(value):
+    """``value`` with every tensor on the CPU (a driver without a GPU reads it): through
+    dicts, lists, tuples and dataclasses."""
+    if torch.is_tensor(value):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        moved = {f.name: _to_cpu(getattr(value, f.name)) for f in fields(value) if f.init}
+        return replace(value, **moved)
+    return value
+
+
 def train_task(
     tc: TrainConfig,
     specs: list[ModelSpec],
-    splits: datasets.Splits,
+    prepared: tuple[dict, dict],
     device_type: str,
     resumed: dict[str, ResumeState],
     threads: int,
@@ -169,10 +223,7 @@ def train_task(
     if dev.type == "cpu":
         torch.set_num_threads(threads)
     device.make_deterministic(dev)
-    splits = replace(
-        splits,
-        **{f.name: getattr(splits, f.name).to(dev) for f in fields(splits) if f.name != "meta"},
-    )
+    splits = _splits_on(prepared, dev)
     events: queue.Queue = queue.Queue()
     rows: dict[str, list[dict]] = {spec.name: [] for spec in specs}
     clock = {"checkpoint": time.monotonic(), "epoch": 0.0}
@@ -185,8 +236,8 @@ def train_task(
         if now - clock["checkpoint"] < tc.checkpoint_seconds:
             return
         clock["checkpoint"] = now
-        # copies: the training goes on changing the tensors while the event travels
-        events.put(("checkpoint", {n: rows[n] for n in states}, copy.deepcopy(states)))
+        # copies on the CPU: the training goes on changing the tensors while the event travels
+        events.put(("checkpoint", {n: rows[n] for n in states}, _to_cpu(copy.deepcopy(states))))
         for name in states:
             rows[name] = []
 
@@ -197,7 +248,7 @@ def train_task(
             events.put(("epoch", epoch))
 
     def on_done(name: str, result: loop.TrainResult) -> None:
-        events.put(("done", name, result, rows.pop(name), loop.where()))
+        events.put(("done", name, _to_cpu(result), rows.pop(name), loop.where()))
 
     failed: list[BaseException] = []
 
@@ -269,19 +320,23 @@ def run_groups(c: driver.Context, groups: list[list[ModelSpec]]) -> None:
     """``driver.GroupRunner`` on the cluster ``connect`` joined: every pack sent at once (the
     cluster queues what its resources cannot run yet), each event handled as it comes back."""
     import ray
-    from ray.exceptions import RayError, RayTaskError
+    from ray.exceptions import RayTaskError, RuntimeEnvSetupError
 
+    lost = _lost_errors()
     need = resources()
+    check_feasible(need, c.dev.type, ray.nodes())
     task = ray.remote(
         num_returns="streaming",
         max_retries=0,  # sent again here, from the last resume state, not from the start
         max_calls=0,  # workers stay warm between tasks (Ray's GPU default starts one per task)
     )(train_task).options(**need.request(c.dev.type))
-    splits = ray.put(c.splits)  # once in the object store, not once per task
+    # the prepared data as prepare wrote them, once in the object store: each worker
+    # normalises them on its device, as a stage there would
+    prepared = ray.put(datasets.read_prepared())
 
     def submit(sub: Submission):
         states = {n: s for n, s in sub.states.items() if n in sub.left}
-        return task.remote(c.tc, sub.specs(), splits, c.dev.type, states, need.cpus)
+        return task.remote(c.tc, sub.specs(), prepared, c.dev.type, states, need.cpus)
 
     pending = {}
     with ExitStack() as closing:
@@ -313,16 +368,52 @@ def run_groups(c: driver.Context, groups: list[list[ModelSpec]]) -> None:
                         if isinstance(cause, USER_ERRORS):
                             raise cause from None  # its one-line message, as here
                         raise err.as_instanceof_cause() from None
-                    except RayError as err:  # its worker or node lost
+                    except RuntimeEnvSetupError as err:
+                        del pending[gen]
+                        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+                        raise ConfigError(
+                            f"the Ray cluster could not install this checkout's actlab code "
+                            f"for its workers (py_modules): {first}"
+                        ) from None
+                    except lost as err:  # its worker, node or results lost: sent again
                         del pending[gen]
                         _cancel(ray, gen)  # if it still runs somewhere, it trains no more
                         pending[_again(sub, err, submit)] = sub
                         continue
                     _handle(sub, event)
         except BaseException:
+            _drain(ray, pending)  # what finished before the stop is kept, not trained again
             for gen in pending:
                 _cancel(ray, gen)
             raise
+
+
+def _lost_errors() -> tuple[type[Exception], ...]:
+    """The errors after which a pack is sent again: its worker, its node or its results
+    lost. Any other error of Ray's is raised."""
+    from ray import exceptions as e
+
+    return (
+        e.WorkerCrashedError,
+        e.NodeDiedError,
+        e.LocalRayletDiedError,
+        e.OutOfMemoryError,
+        e.ObjectLostError,  # and OwnerDiedError, ObjectReconstructionFailedError
+    )
+
+
+def _drain(ray, pending: dict) -> None:
+    """Handle every event already back from the tasks, on the way out: a model that finished
+    is written and its run closed, the latest resume states saved."""
+    from ray.exceptions import RayError
+
+    with interrupt.held():  # a second stop request must not cut this short
+        for gen, sub in pending.items():
+            try:
+                while gen.next_ready():
+                    _handle(sub, ray.get(next(gen)))
+            except (StopIteration, RayError):
+                continue
 
 
 def _cancel(ray, gen) -> None:
