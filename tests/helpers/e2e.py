@@ -111,10 +111,11 @@ def live_runs(repo, experiment="actlab"):
     return runs
 
 
-def make_workspace(repo: Path, env=None, **edits) -> Path:
-    """A git repo at ``repo`` with the project's tracked files (no results), the tiny params
-    (with ``edits``) and an IDX mirror beside it, reproduced once (with ``env`` added, see
-    ``sh``)."""
+def copy_project(
+    dest: Path, skip=("metrics/", "models/"), skip_names=("dvc.lock", "params.yaml")
+) -> None:
+    """The project's files as git sees them (tracked, and untracked but not ignored) into
+    ``dest``, without results (``skip``: path prefixes) and ``skip_names``."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT,
@@ -123,10 +124,16 @@ def make_workspace(repo: Path, env=None, **edits) -> Path:
         check=True,
     ).stdout.split()
     for name in files:
-        skip = name.startswith(("metrics/", "models/")) or name in ("dvc.lock", "params.yaml")
-        if (ROOT / name).is_file() and not skip:
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+        if (ROOT / name).is_file() and not name.startswith(skip) and name not in skip_names:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+
+
+def make_workspace(repo: Path, env=None, **edits) -> Path:
+    """A git repo at ``repo`` with the project's tracked files (no results), the tiny params
+    (with ``edits``) and an IDX mirror beside it, reproduced once (with ``env`` added, see
+    ``sh``)."""
+    copy_project(repo)
     write_mirror(repo.parent / "mirror", n_train=700, n_test=200)
     write_params(repo, **edits)
     sh(repo, "git", "init", "-q")
