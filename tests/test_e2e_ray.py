@@ -142,10 +142,16 @@ def test_a_worker_killed_mid_training_is_sent_again_from_its_resume_state(repo, 
 
 
 def test_ctrl_c_cancels_the_tasks_closes_the_runs_and_the_next_repro_resumes(repo, head):
-    write_params(repo, **LONG)
+    # longer still: under load the driver can lag the workers by seconds, and a model whose
+    # result is already back when Ctrl-C comes is written, not killed
+    write_params(repo, **{**LONG, "train__max_epochs": 1000})
     process = reproduce_in_background(repo, on(head))
     try:
         wait_for_resume_states(repo, process, 2)
+        deadline = time.monotonic() + 60
+        while not head.workers():  # Ctrl-C while a worker trains
+            assert process.poll() is None and time.monotonic() < deadline, "no worker trains"
+            time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=120)
     finally:
