@@ -39,13 +39,15 @@ def _main() -> None:
     if address is None:
         dev = device.resolve(cfg.train.device)
         device.make_deterministic(dev)
-        driver.train_all(cfg, dev, datasets.load_prepared(dev), bar)
+        splits = datasets.load_prepared(dev)
+        driver.train_all(cfg, dev, splits.meta, bar, partial(driver.train_groups, splits=splits))
         return
     cluster.resources()  # a bad request fails before the cluster is joined
     cluster.connect(address)
     dev = cluster.resolve_device(cfg.train.device)
-    # the data go to the workers from the host; each puts them on its device
-    driver.train_all(cfg, dev, datasets.load_prepared("cpu"), bar, runner=cluster.run_groups)
+    # the data go to the workers as prepare wrote them; each normalises them on its device
+    prepared = datasets.read_prepared()
+    driver.train_all(cfg, dev, prepared[1], bar, partial(cluster.run_groups, prepared=prepared))
 
 
 def main(argv: list[str] | None = None) -> int:

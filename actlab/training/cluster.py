@@ -217,8 +217,8 @@ def train_task(
 ) -> Iterator[tuple]:
     """One pack (or one model) on a worker, as events: ``("started", loop.where())`` first,
     then ``("epoch", n)``, ``("checkpoint", rows, states)``, ``("done", name, result, rows,
-    loop.where())``. The training runs in a thread
-    and hands its events over a queue, so the generator yields them as they come."""
+    loop.where())``. The training runs in a thread and hands its events over a queue, so the
+    generator yields them as they come."""
     dev = torch.device(device_type)
     if dev.type == "cpu":
         torch.set_num_threads(threads)
@@ -316,7 +316,9 @@ class Submission:
         return [spec for spec in self.runs.group if spec.name in self.left]
 
 
-def run_groups(c: driver.Context, groups: list[list[ModelSpec]]) -> None:
+def run_groups(
+    c: driver.Context, groups: list[list[ModelSpec]], prepared: tuple[dict, dict]
+) -> None:
     """``driver.GroupRunner`` on the cluster ``connect`` joined: every pack sent at once (the
     cluster queues what its resources cannot run yet), each event handled as it comes back."""
     import ray
@@ -330,9 +332,9 @@ def run_groups(c: driver.Context, groups: list[list[ModelSpec]]) -> None:
         max_retries=0,  # sent again here, from the last resume state, not from the start
         max_calls=0,  # workers stay warm between tasks (Ray's GPU default starts one per task)
     )(train_task).options(**need.request(c.dev.type))
-    # the prepared data as prepare wrote them, once in the object store: each worker
-    # normalises them on its device, as a stage there would
-    prepared = ray.put(datasets.read_prepared())
+    # ``prepared`` (``datasets.read_prepared()``) once in the object store: each worker
+    # normalises it on its device, as a stage there would
+    prepared = ray.put(prepared)
 
     def submit(sub: Submission):
         states = {n: s for n, s in sub.states.items() if n in sub.left}
@@ -382,9 +384,9 @@ def run_groups(c: driver.Context, groups: list[list[ModelSpec]]) -> None:
                         continue
                     _handle(sub, event)
         except BaseException:
-            _drain(ray, pending)  # what finished before the stop is kept, not trained again
-            for gen in pending:
+            for gen in pending:  # first: a task still running would feed the drain forever
                 _cancel(ray, gen)
+            _drain(ray, pending)  # what finished before the stop is kept, not trained again
             raise
 
 
@@ -403,17 +405,24 @@ def _lost_errors() -> tuple[type[Exception], ...]:
 
 
 def _drain(ray, pending: dict) -> None:
-    """Handle every event already back from the tasks, on the way out: a model that finished
-    is written and its run closed, the latest resume states saved."""
+    """Handle every event the cancelled tasks had sent back (their objects outlive them), on
+    the way out: a model that finished is written and its run closed; of the resume states
+    only each pack's latest is written, with every row before it (a driver that lagged its
+    workers may hold hundreds)."""
     from ray.exceptions import RayError
 
     with interrupt.held():  # a second stop request must not cut this short
         for gen, sub in pending.items():
+            checkpointed = False
             try:
                 while gen.next_ready():
-                    _handle(sub, ray.get(next(gen)))
+                    event = ray.get(next(gen))
+                    checkpointed |= event[0] == "checkpoint"
+                    _handle(sub, event, save=False)
             except (StopIteration, RayError):
-                continue
+                pass
+            if checkpointed and sub.states:
+                sub.runs.checkpoints.save(sub.states, force=True)
 
 
 def _cancel(ray, gen) -> None:
@@ -442,7 +451,9 @@ def _again(sub: Submission, err: Exception, submit):
     return submit(sub)
 
 
-def _handle(sub: Submission, event: tuple) -> None:
+def _handle(sub: Submission, event: tuple, save: bool = True) -> None:
+    """One event of a task; ``save``: write a checkpoint's resume states (else only keep them
+    and their rows, for a later save)."""
     kind, *body = event
     runs = sub.runs
     if kind == "started":  # the runs open when the pack trains, not while it waits its turn
@@ -458,7 +469,8 @@ def _handle(sub: Submission, event: tuple) -> None:
         for name, new in rows.items():
             runs.checkpoints.rows[name].extend(new)
         sub.states = states
-        runs.checkpoints.save(states, force=True)  # the worker kept to checkpoint_seconds
+        if save:
+            runs.checkpoints.save(states, force=True)  # the worker kept to checkpoint_seconds
     elif kind == "done":
         name, result, rows, where = body
         runs.checkpoints.rows[name].extend(rows)

@@ -100,7 +100,6 @@ def write_result(
 class Context:
     tc: TrainConfig
     dev: torch.device
-    splits: datasets.Splits
     records: dict[str, ModelRecord]
     resumed: dict[str, ResumeState]
     # The one params key train reads without declaring it in dvc.yaml: where the runs are
@@ -110,23 +109,19 @@ class Context:
     bar: Any  # a tqdm bar
 
 
-# Trains the packs of a Context: ``train_groups`` here, one after another, or
-# ``actlab.training.cluster``'s on a Ray cluster.
+# Trains the packs of a Context with the data it holds: ``train_groups`` here, one after
+# another, or ``actlab.training.cluster.run_groups`` on a Ray cluster.
 GroupRunner = Callable[[Context, list[list]], None]
 
 
 def train_all(
-    cfg: Config,
-    dev: torch.device,
-    splits: datasets.Splits,
-    progress_bar,
-    runner: GroupRunner | None = None,
+    cfg: Config, dev: torch.device, meta: Mapping, progress_bar, runner: GroupRunner
 ) -> None:
-    """Train the models without a finished result, in packs of ``train.pack_size``;
-    ``progress_bar(total=n)`` makes the bar that counts them (tqdm's signature); ``runner``
-    trains the packs (here, one after another, unless given)."""
+    """Train the models without a finished result, in packs of ``train.pack_size``: ``meta``
+    is the prepared data's, ``progress_bar(total=n)`` makes the bar that counts the models
+    (tqdm's signature), ``runner`` trains the packs."""
     tc = cfg.train
-    keyed = model_records(cfg, dev, splits.meta)
+    keyed = model_records(cfg, dev, meta)
     todo = [n for n, r in keyed.items() if not records.is_trained(n, r.run_key)]
     log.info(
         "%d models: %d trained already (same run key), %d to train on %s",
@@ -138,16 +133,18 @@ def train_all(
     resumed = schedule.resume_states({n: keyed[n].run_key for n in todo})
     bar = progress_bar(total=len(todo))
     stacked = tc.stacked(dev.type)
-    context = Context(tc, dev, splits, keyed, resumed, cfg.mlflow.experiment, stacked, bar)
+    context = Context(tc, dev, keyed, resumed, cfg.mlflow.experiment, stacked, bar)
     size = tc.resolved_pack_size(dev.type, len(keyed))
     groups = schedule.packs([keyed[n].spec for n in todo], size, resumed)
-    (runner or train_groups)(context, groups)
+    runner(context, groups)
     bar.close()
 
 
-def train_groups(c: Context, groups: list[list]) -> None:
+def train_groups(c: Context, groups: list[list], splits: datasets.Splits) -> None:
+    """The ``GroupRunner`` here (with ``functools.partial`` for ``splits``): one pack after
+    another."""
     for group in groups:
-        train_group(c, group)
+        train_group(c, group, splits)
 
 
 class GroupRuns:
@@ -198,7 +195,7 @@ class GroupRuns:
             log.info("%s: epoch %d done", ", ".join(self.open_runs) or "-", epoch)
 
 
-def train_group(c: Context, group: list) -> None:
+def train_group(c: Context, group: list, splits: datasets.Splits) -> None:
     """Train one pack (or one model) here: open its runs, train, and write, log and close
     each model as it stops."""
     g = GroupRuns(c, group)
@@ -208,7 +205,7 @@ def train_group(c: Context, group: list) -> None:
             pack.train_pack(
                 c.tc,
                 group,
-                c.splits,
+                splits,
                 c.dev,
                 resumed=c.resumed,
                 on_epoch=g.checkpoints.add_row,
@@ -218,11 +215,15 @@ def train_group(c: Context, group: list) -> None:
             )
             return
         (spec,) = group
-        g.done(spec.name, _train_alone(c, spec, g.checkpoints, g.progress))
+        g.done(spec.name, _train_alone(c, spec, splits, g.checkpoints, g.progress))
 
 
 def _train_alone(
-    c: Context, spec, checkpoints: Checkpoints, progress: Callable[[int], None]
+    c: Context,
+    spec,
+    splits: datasets.Splits,
+    checkpoints: Checkpoints,
+    progress: Callable[[int], None],
 ) -> loop.TrainResult:
     def on_epoch(row: dict) -> None:
         checkpoints.add_row(spec.name, row)
@@ -231,7 +232,7 @@ def _train_alone(
     return loop.train_model(
         c.tc,
         spec,
-        c.splits,
+        splits,
         c.dev,
         on_epoch=on_epoch,
         resume=c.resumed.get(spec.name),
