@@ -145,3 +145,19 @@ def test_with_a_grid_of_rates_the_plan_says_what_each_fresh_seed_trains(tmp_path
     (tmp_path / "params.yaml").write_text(__import__("yaml").safe_dump(params))
     assert tool.main(argv) == 0
     assert "each fresh seed" not in capsys.readouterr().out
+
+
+def test_a_models_csv_without_models_is_one_line_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "params.yaml").write_text(
+        __import__("yaml").safe_dump(reference_params(models__seeds=[42, 43, 44]))
+    )
+    summary().to_csv(tmp_path / "summary.csv", index=False)
+    argv = [f"--summary={tmp_path / 'summary.csv'}", f"--models={tmp_path / 'models.csv'}"]
+    argv += [f"--params={tmp_path / 'params.yaml'}"]
+    pd.DataFrame({"seed": []}).to_csv(tmp_path / "models.csv", index=False)  # a header only
+    assert tool.main(argv) == 2
+    assert "models.csv: no models; run the pilot with `dvc repro` first" in capsys.readouterr().err
+    (tmp_path / "models.csv").write_text("")  # nothing at all
+    assert tool.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "models.csv" in err and "run the pilot first" in err and "Traceback" not in err

@@ -62,7 +62,7 @@ def read_table(path: Path, columns, what: str, fix: str = "") -> pd.DataFrame:
     hint = f"; {fix}" if fix else ""
     try:
         table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.ParserError) as err:
+    except (FileNotFoundError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path}: {err}{hint}") from None
     missing = sorted(set(columns) - set(table))
     if missing:

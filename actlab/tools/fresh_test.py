@@ -57,9 +57,11 @@ def correct_on(models: dict, x, y) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate(cfg: config.Config, sets: int) -> tuple[dict, list[dict]]:
-    """Per model, which images of the committed test set and of each fresh set it classified
-    correctly (bools)."""
+def evaluate(
+    cfg: config.Config, sets: int, committed: bool = True
+) -> tuple[dict | None, list[dict]]:
+    """Per model, which images of the committed test set (None unless ``committed``) and of
+    each fresh set it classified correctly (bools)."""
     import torch
 
     from actlab.data import datasets
@@ -76,17 +78,19 @@ def evaluate(cfg: config.Config, sets: int) -> tuple[dict, list[dict]]:
             raise DataError(f"{paths.predictions(name)}: missing; run `dvc repro evaluate`")
     models = {name: mlp.load(paths.best_checkpoint(name)) for name in names}
     tensors, meta = datasets.read_prepared()
-    committed = {
-        n: evaluation.correct(files.load_torch(paths.predictions(n)), tensors["test_labels"])[
-            evaluation.BEST
-        ].numpy()
-        for n in names
-    }
+    on_committed = None
+    if committed:
+        on_committed = {
+            n: evaluation.correct(files.load_torch(paths.predictions(n)), tensors["test_labels"])[
+                evaluation.BEST
+            ].numpy()
+            for n in names
+        }
     fresh = []
     with torch.no_grad():
         for _, x, y in fresh_sets(cfg, meta, sets):
             fresh.append(correct_on(models, x, y))
-    return committed, fresh
+    return on_committed, fresh
 
 
 def _pairs(cfg: config.Config):
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> None:
         cfg = config.load(args.params)
-        committed, fresh = evaluate(cfg, args.sets)
+        committed, fresh = evaluate(cfg, args.sets, committed=not args.verdicts)
         if args.verdicts:
             from actlab.data.mnist1d import CLASSES
 

@@ -119,6 +119,8 @@ def _run(args: argparse.Namespace) -> None:
         summary = summary[summary["architecture"].isin(args.architectures)]
     models = compare_runs.read_table(args.models, ("seed",), "a models.csv", "run the pilot first")
     pilot = sorted({int(s) for s in models["seed"]})
+    if not pilot:
+        raise DataError(f"{args.models}: no models; run the pilot with `dvc repro` first")
     if args.first is not None and args.first <= pilot[-1]:
         raise DataError(
             f"--first {args.first}: not above the pilot's seeds ({', '.join(map(str, pilot))}); "
